@@ -1,0 +1,23 @@
+//! Sorted set values. (Representation owned by the sorted set family.)
+
+use crate::sbytes::SBytes;
+
+#[derive(Debug, Clone, Default)]
+pub struct ZSetValue {
+    pub members: Vec<(SBytes, f64)>,
+}
+
+impl ZSetValue {
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+    pub fn encoding(&self) -> &'static str {
+        "listpack"
+    }
+    pub fn heap_size(&self) -> usize {
+        self.members.capacity() * 32
+    }
+}
