@@ -1,1 +1,19 @@
-fn main(){}
+//! `spinel-server [/path/to/redis.conf] [--directive value ...]`
+
+use spinel_server::{config, log, startup};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = match config::from_args(&args) {
+        config::Startup::Run(c) => c,
+        config::Startup::Exit(code) => std::process::exit(code),
+    };
+    log::init(
+        log::Level::from_name(&cfg.loglevel()).unwrap_or(log::Level::Notice),
+        &cfg.logfile(),
+    );
+    let file = args.first().filter(|a| !a.starts_with("--")).cloned();
+    let srv = startup::build(cfg, file);
+    let code = startup::run(srv);
+    std::process::exit(code);
+}

@@ -1,0 +1,94 @@
+//! Expiry: keys removed lazily on access (in the shard) are accounted here,
+//! and a background cycle samples keys with a TTL like Redis's
+//! `activeExpireCycle`, so unread expired keys go away within about a second.
+
+use crate::locks::Locks;
+use crate::notify;
+use crate::server::{now_ms, Server};
+use spinel_keyspace::SBytes;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Keys sampled per shard per round (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP).
+const KEYS_PER_LOOP: usize = 20;
+/// Repeat a shard while more than this percentage of samples was expired.
+const ACCEPTABLE_STALE: usize = 10;
+
+/// Accounts for keys the command's lookups found expired and deleted.
+pub fn drain_lazy_expired(srv: &Server, locks: &mut Locks) {
+    // Only shards touched by the command can have entries; they are held.
+    let mut found: Vec<(usize, Vec<SBytes>)> = Vec::new();
+    locks.for_each_held(|db, sh| {
+        if !sh.expired_log.is_empty() {
+            found.push((db, std::mem::take(&mut sh.expired_log)));
+        }
+    });
+    for (db, keys) in found {
+        expired(srv, db, &keys);
+    }
+}
+
+/// Records expired keys (stats, notifications, propagation).
+pub fn expired(srv: &Server, db: usize, keys: &[SBytes]) {
+    if keys.is_empty() {
+        return;
+    }
+    srv.stats
+        .expired_keys
+        .fetch_add(keys.len() as u64, Ordering::Relaxed);
+    for k in keys {
+        notify::keyspace_event(notify::EXPIRED, "expired", k, db);
+    }
+}
+
+/// Runs forever: each tick (1000/hz ms) walks a slice of the shards of every
+/// database with a time budget, like Redis's slow expire cycle.
+pub fn cron_loop(srv: &'static Server) {
+    let mut cursor: usize = 0;
+    loop {
+        let hz = srv.config.hz().clamp(1, 500) as u64;
+        let tick = Duration::from_millis(1000 / hz);
+        std::thread::sleep(tick);
+        if srv.shutdown_requested.load(Ordering::Relaxed) {
+            return;
+        }
+        // 25% of the tick, as Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
+        let budget = tick / 4;
+        let start = Instant::now();
+        let nsh = srv.ks.nshards();
+        let total = nsh * srv.ks.ndbs();
+        let mut visited = 0;
+        while visited < total && start.elapsed() < budget {
+            let db = (cursor / nsh) % srv.ks.ndbs();
+            let idx = cursor % nsh;
+            cursor = (cursor + 1) % total;
+            visited += 1;
+            let Some(m) = srv.ks.dbs.get(db).and_then(|d| d.shards.get(idx)) else {
+                continue;
+            };
+            loop {
+                let mut sh = m.lock();
+                if sh.expires.is_empty() {
+                    // Also account keys lazily expired by lookups.
+                    let lazy = std::mem::take(&mut sh.expired_log);
+                    drop(sh);
+                    expired(srv, db, &lazy);
+                    break;
+                }
+                let (sampled, keys) = sh.active_expire(now_ms(), KEYS_PER_LOOP);
+                let lazy = std::mem::take(&mut sh.expired_log);
+                drop(sh);
+                expired(srv, db, &lazy);
+                let n = keys.len();
+                expired(srv, db, &keys);
+                if sampled == 0
+                    || n * 100 / sampled <= ACCEPTABLE_STALE
+                    || start.elapsed() >= budget
+                {
+                    break;
+                }
+            }
+        }
+        crate::stats::sample_ops(srv);
+    }
+}

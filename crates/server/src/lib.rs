@@ -1,0 +1,21 @@
+//! Spinel server: networking, sessions, command dispatch and the command
+//! families, on top of the `spinel-resp` protocol crate and the
+//! `spinel-keyspace` storage crate.
+
+pub mod client;
+pub mod cmd;
+pub mod cmdmeta;
+pub mod config;
+pub mod dispatch;
+pub mod expire;
+pub mod hooks;
+pub mod lazyfree;
+pub mod locks;
+pub mod log;
+pub mod monitor;
+pub mod net;
+pub mod notify;
+pub mod server;
+pub mod slowlog;
+pub mod startup;
+pub mod stats;
