@@ -8,6 +8,7 @@
 pub mod glob;
 pub mod hash;
 pub mod list;
+pub mod listpack;
 pub mod sbytes;
 pub mod set;
 pub mod shard;
