@@ -4,7 +4,7 @@ import time
 
 import resp
 from resp import Conn, Reply, show
-from script import EXACT, SKIP, TYPE, UNORDERED
+from script import EXACT, SKIP, STRENC, TYPE, UNORDERED
 
 
 class Mismatch:
@@ -18,6 +18,8 @@ class Mismatch:
         self.note = note
 
     def render(self, ref_name="reference", target_name="target"):
+        if self.mode == "expect":
+            ref_name = "expected"
         width = max(len(ref_name), len(target_name))
         lines = [
             "  %s:%d  [%s]  %s" % (self.script, self.lineno, self.mode, self.command),
@@ -71,12 +73,19 @@ def _sorted_children(reply):
     return sorted(kids)
 
 
+_STRING_ENCODINGS = (b"$6\r\nembstr\r\n", b"$3\r\nraw\r\n")
+
+
 def compare(mode, ref, tgt):
     """Return None when equal under `mode`, else a short note."""
     if mode == SKIP:
         return None
     if mode == EXACT:
         return None if ref.raw == tgt.raw else ""
+    if mode == STRENC:
+        if ref.raw == tgt.raw or (ref.raw in _STRING_ENCODINGS and tgt.raw in _STRING_ENCODINGS):
+            return None
+        return ""
     if mode == TYPE:
         return None if ref.type == tgt.type else "RESP types differ"
     if mode == UNORDERED:
@@ -212,7 +221,7 @@ class Engine:
                             result.mismatches.append(
                                 Mismatch(name, step.lineno, step.text, "expect",
                                          show(step.expect), show(t.raw),
-                                         "reference answered %s" % show(r.raw))
+                                         "(reference answered %s)" % show(r.raw))
                             )
                     else:
                         self._check(result, step, step.mode, r, t)

@@ -8,6 +8,12 @@ lines starting with `#` are comments. A command may start with a marker:
     ~ KEYS *         aggregate compared as an unordered multiset of elements
                      (map replies: of key/value pairs); non-aggregates exactly
     ? DEBUG ...      sent, reply read, never compared
+    % OBJECT ENCODING k
+                     exact, except that the bulk replies "embstr" and "raw"
+                     count as equal (Valkey 8's embstr limit depends on key
+                     length and TTL, Redis 7.2's is a fixed 44 bytes; the
+                     generator uses this, case files check the boundary with
+                     @expect)
 
 Directives start with `@`:
 
@@ -28,7 +34,7 @@ Directives start with `@`:
     @timeout SECONDS    reply timeout for the following commands (default 5)
 
 A marker or directive character never starts a real command name; to send a
-command whose name starts with one of `!~?@#`, quote it: `"#foo" a`.
+command whose name starts with one of `!~?%@#`, quote it: `"#foo" a`.
 """
 
 from resp import SplitError, split_args
@@ -37,8 +43,9 @@ EXACT = "exact"
 TYPE = "type"
 UNORDERED = "unordered"
 SKIP = "skip"
+STRENC = "strenc"
 
-MARKERS = {"!": TYPE, "~": UNORDERED, "?": SKIP}
+MARKERS = {"!": TYPE, "~": UNORDERED, "?": SKIP, "%": STRENC}
 
 
 class ScriptError(Exception):
