@@ -110,9 +110,14 @@ pub struct Client {
     pub multi: Option<Vec<QueuedCmd>>,
     /// A queuing error happened inside MULTI (EXEC then aborts).
     pub multi_error: bool,
-    /// WATCHed keys: (db, key, flag registered in the key's shard).
-    pub watched: Vec<(usize, Vec<u8>, spinel_keyspace::WatchFlag)>,
+    /// WATCHed keys: (db, key, whether it existed when watched).
+    pub watched: Vec<(usize, Vec<u8>, bool)>,
     pub no_touch: bool,
+    /// True while EXEC (or a script) runs this client's commands: blocking
+    /// commands must then behave as their non-blocking forms.
+    pub in_exec: bool,
+    /// Shared "a watched key changed" flag registered in each watched key's shard.
+    pub watch_flag: Option<spinel_keyspace::WatchFlag>,
     /// Set by a blocking handler to park this client.
     pub block: Option<crate::hooks::Block>,
 }
@@ -131,6 +136,8 @@ impl Client {
             multi_error: false,
             watched: Vec::new(),
             no_touch: false,
+            in_exec: false,
+            watch_flag: None,
             block: None,
         }
     }

@@ -610,7 +610,11 @@ fn execute_inner(
         return Outcome::Done;
     }
     let start = std::time::Instant::now();
-    let outcome = run_command(srv, client, out, argv, cmd, handler, wstats);
+    let outcome = if cmd.name == "exec" {
+        crate::cmd::multi::exec(srv, client, out, wstats)
+    } else {
+        run_command(srv, client, out, argv, cmd, handler, wstats)
+    };
     let us = start.elapsed().as_micros() as u64;
     if let Some(c) = wstats.per_cmd.get(cmd.id) {
         bump(&c.calls, 1);
@@ -621,8 +625,7 @@ fn execute_inner(
     outcome
 }
 
-/// Locks what `cmd` needs, runs it, and releases. Also used by EXEC and
-/// scripts for nested calls (with their own, already held, locks).
+/// Locks what `cmd` needs, runs it, and releases.
 pub fn run_command(
     srv: &'static Server,
     client: &mut Client,
@@ -632,30 +635,75 @@ pub fn run_command(
     handler: Handler,
     wstats: &'static WorkerStats,
 ) -> Outcome {
-    let ks = &srv.ks;
-    let db = client.db;
-    let mut locks = match cmd.lock {
-        LockKind::None => Locks::none(ks, &srv.thread_locks, client.worker),
-        LockKind::Exclusive => Locks::exclusive(ks, &srv.thread_locks),
-        LockKind::Keys => match cmd.key_positions(argv) {
-            Ok(pos) => {
-                let shards: SmallVec<[(u32, u32); 8]> = pos
-                    .iter()
-                    .filter_map(|&i| argv.get(i))
-                    .map(|k| (db as u32, ks.shard_of(ks.hash(k)) as u32))
-                    .collect();
-                Locks::keys(ks, &srv.thread_locks, client.worker, shards)
-            }
-            Err(e) => {
-                out.error(&e);
-                return Outcome::Done;
-            }
-        },
-        LockKind::Custom(f) => {
-            let shards = f(ks, db, argv);
-            Locks::keys(ks, &srv.thread_locks, client.worker, shards)
+    let mut locks = match acquire(srv, client, cmd, argv) {
+        Ok(l) => l,
+        Err(e) => {
+            out.error(&e);
+            return Outcome::Done;
         }
     };
+    let outcome = invoke(srv, client, out, argv, cmd, handler, wstats, &mut locks);
+    crate::expire::drain_lazy_expired(srv, &mut locks);
+    drop(locks);
+    outcome
+}
+
+/// The (db, shard) pairs a command touches, or None when it needs
+/// exclusive mode (no declared keys it can be limited to).
+pub fn lock_set(
+    srv: &'static Server,
+    db: usize,
+    cmd: &Command,
+    argv: &[&[u8]],
+) -> Result<Option<SmallVec<[(u32, u32); 8]>>, String> {
+    let ks = &srv.ks;
+    match cmd.lock {
+        LockKind::Keys => {
+            let pos = cmd.key_positions(argv)?;
+            Ok(Some(
+                pos.iter()
+                    .filter_map(|&i| argv.get(i))
+                    .map(|k| (db as u32, ks.shard_of(ks.hash(k)) as u32))
+                    .collect(),
+            ))
+        }
+        LockKind::Custom(f) => Ok(Some(f(ks, db, argv))),
+        LockKind::None | LockKind::Exclusive => Ok(None),
+    }
+}
+
+/// Takes the locks `cmd` needs for this invocation.
+pub fn acquire(
+    srv: &'static Server,
+    client: &Client,
+    cmd: &Command,
+    argv: &[&[u8]],
+) -> Result<Locks, String> {
+    let ks = &srv.ks;
+    Ok(match cmd.lock {
+        LockKind::None => Locks::none(ks, &srv.thread_locks, client.worker),
+        LockKind::Exclusive => Locks::exclusive(ks, &srv.thread_locks),
+        _ => match lock_set(srv, client.db, cmd, argv)? {
+            Some(shards) => Locks::keys(ks, &srv.thread_locks, client.worker, shards),
+            None => Locks::exclusive(ks, &srv.thread_locks),
+        },
+    })
+}
+
+/// Runs a handler with locks already held.
+#[allow(clippy::too_many_arguments)]
+pub fn invoke(
+    srv: &'static Server,
+    client: &mut Client,
+    out: &mut ReplyBuf,
+    argv: &[&[u8]],
+    cmd: &'static Command,
+    handler: Handler,
+    wstats: &'static WorkerStats,
+    locks: &mut Locks,
+) -> Outcome {
+    let ks = &srv.ks;
+    let db = client.db;
     let now = crate::server::now_ms();
     let no_touch = client.no_touch;
     let mut ctx = Ctx {
@@ -664,7 +712,7 @@ pub fn run_command(
         out,
         ks: Access {
             ks,
-            locks: &mut locks,
+            locks,
             db,
             now,
             lru_clock: lru_clock(now),
@@ -685,13 +733,21 @@ pub fn run_command(
     let close = ctx.client.close_after_reply;
     drop(ctx);
     srv.add_dirty(dirty);
-    crate::expire::drain_lazy_expired(srv, &mut locks);
-    drop(locks);
     if close {
         Outcome::Close
     } else {
         Outcome::Done
     }
+}
+
+/// Resolves a command (and subcommand) by name without checks.
+pub fn resolve(srv: &'static Server, argv: &[&[u8]]) -> Option<&'static Command> {
+    let table = &srv.commands;
+    let cmd = table.lookup(argv.first()?)?;
+    if !cmd.subs.is_empty() && argv.len() >= 2 {
+        return table.lookup_sub(cmd, argv[1]);
+    }
+    Some(cmd)
 }
 
 fn after_command(

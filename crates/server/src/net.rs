@@ -259,151 +259,156 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
     };
     let authenticated = srv.config.requirepass().is_none();
     let mut client = Client::new(shared.clone(), worker, authenticated);
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut out = ReplyBuf::new(false);
-    let mut parser = Parser::new();
-    let mut argv = Argv::default();
-    let wstats = srv.stats.worker(worker);
+    let res: std::io::Result<()> = async {
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        let mut out = ReplyBuf::new(false);
+        let mut parser = Parser::new();
+        let mut argv = Argv::default();
+        let wstats = srv.stats.worker(worker);
 
-    loop {
-        let timeout = srv.config.timeout();
-        let idle_limit = if timeout > 0
-            && !shared.has_flag(flag::PUBSUB)
-            && !shared.has_flag(flag::BLOCKED)
-            && !shared.has_flag(flag::MONITOR)
-        {
-            Some(Duration::from_secs(timeout as u64))
-        } else {
-            None
-        };
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 2 {
-            rbuf.reserve(READ_CHUNK);
-        }
-        let n = tokio::select! {
-            biased;
-            _ = shared.wake.notified() => {
-                if shared.kill.load(Ordering::Acquire) {
+        loop {
+            let timeout = srv.config.timeout();
+            let idle_limit = if timeout > 0
+                && !shared.has_flag(flag::PUBSUB)
+                && !shared.has_flag(flag::BLOCKED)
+                && !shared.has_flag(flag::MONITOR)
+            {
+                Some(Duration::from_secs(timeout as u64))
+            } else {
+                None
+            };
+            if rbuf.capacity() - rbuf.len() < READ_CHUNK / 2 {
+                rbuf.reserve(READ_CHUNK);
+            }
+            let n = tokio::select! {
+                biased;
+                _ = shared.wake.notified() => {
+                    if shared.kill.load(Ordering::Acquire) {
+                        return Ok(());
+                    }
+                    let pending = std::mem::take(&mut *shared.mailbox.lock());
+                    if !pending.is_empty() {
+                        stream.write_all(&pending).await?;
+                        bump(&wstats.net_out, pending.len() as u64);
+                    }
+                    continue;
+                }
+                r = stream.read_buf(&mut rbuf) => r?,
+                _ = sleep_opt(idle_limit) => {
+                    log::verbose("Closing idle client");
                     return Ok(());
                 }
-                let pending = std::mem::take(&mut *shared.mailbox.lock());
-                if !pending.is_empty() {
-                    stream.write_all(&pending).await?;
-                    bump(&wstats.net_out, pending.len() as u64);
-                }
-                continue;
-            }
-            r = stream.read_buf(&mut rbuf) => r?,
-            _ = sleep_opt(idle_limit) => {
-                log::verbose("Closing idle client");
+            };
+            if n == 0 {
                 return Ok(());
             }
-        };
-        if n == 0 {
-            return Ok(());
-        }
-        bump(&wstats.net_in, n as u64);
-        shared.tot_net_in.fetch_add(n as u64, Ordering::Relaxed);
-        shared.last_ms.store(now_ms(), Ordering::Relaxed);
+            bump(&wstats.net_in, n as u64);
+            shared.tot_net_in.fetch_add(n as u64, Ordering::Relaxed);
+            shared.last_ms.store(now_ms(), Ordering::Relaxed);
 
-        let mut consumed = 0usize;
-        let mut close = false;
-        loop {
-            let limits = Limits {
-                max_bulk_len: srv.config.proto_max_bulk_len(),
-                unauthenticated: !client.authenticated,
-            };
-            let base = &rbuf[consumed..];
-            match parser.parse(base, &limits, &mut argv) {
-                Ok(Parsed::Incomplete) => break,
-                Ok(Parsed::Done(used)) => {
-                    let mut sl: SmallVec<[&[u8]; 8]> = SmallVec::new();
-                    let src: &[u8] = if argv.is_inline { &argv.inline } else { base };
-                    for &(a, b) in &argv.ranges {
-                        sl.push(src.get(a..b).unwrap_or(&[]));
-                    }
-                    if sl.is_empty() {
+            let mut consumed = 0usize;
+            let mut close = false;
+            loop {
+                let limits = Limits {
+                    max_bulk_len: srv.config.proto_max_bulk_len(),
+                    unauthenticated: !client.authenticated,
+                };
+                let base = &rbuf[consumed..];
+                match parser.parse(base, &limits, &mut argv) {
+                    Ok(Parsed::Incomplete) => break,
+                    Ok(Parsed::Done(used)) => {
+                        let mut sl: SmallVec<[&[u8]; 8]> = SmallVec::new();
+                        let src: &[u8] = if argv.is_inline { &argv.inline } else { base };
+                        for &(a, b) in &argv.ranges {
+                            sl.push(src.get(a..b).unwrap_or(&[]));
+                        }
+                        if sl.is_empty() {
+                            consumed += used;
+                            continue;
+                        }
+                        // CLIENT PAUSE: hold the command until the pause ends.
+                        while is_paused_for(srv, &sl) {
+                            if !out.is_empty() {
+                                stream.write_all(&out.buf).await?;
+                                out.clear();
+                            }
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            if shared.kill.load(Ordering::Acquire) {
+                                return Ok(());
+                            }
+                        }
+                        let outcome = dispatch::execute(srv, &mut client, &mut out, &sl);
+                        let blocked = crate::hooks::take_block(&mut client);
+                        drop(sl);
                         consumed += used;
-                        continue;
-                    }
-                    // CLIENT PAUSE: hold the command until the pause ends.
-                    while is_paused_for(srv, &sl) {
-                        if !out.is_empty() {
+                        if outcome == Outcome::Close {
+                            close = true;
+                            break;
+                        }
+                        if let Some(b) = blocked {
+                            if !out.is_empty() {
+                                stream.write_all(&out.buf).await?;
+                                out.clear();
+                            }
+                            crate::hooks::wait_block(srv, &mut client, &mut out, b).await;
+                        }
+                        if out.len() >= FLUSH_THRESHOLD {
+                            bump(&wstats.net_out, out.len() as u64);
                             stream.write_all(&out.buf).await?;
                             out.clear();
                         }
-                        tokio::time::sleep(Duration::from_millis(5)).await;
                         if shared.kill.load(Ordering::Acquire) {
                             return Ok(());
                         }
                     }
-                    let outcome = dispatch::execute(srv, &mut client, &mut out, &sl);
-                    let blocked = crate::hooks::take_block(&mut client);
-                    drop(sl);
-                    consumed += used;
-                    if outcome == Outcome::Close {
+                    Err(e) => {
+                        out.error(&e.message());
+                        log::verbose(&format!(
+                            "Protocol error ({}) from client: id={} addr={}",
+                            e.0, shared.id, shared.addr
+                        ));
                         close = true;
                         break;
                     }
-                    if let Some(b) = blocked {
-                        if !out.is_empty() {
-                            stream.write_all(&out.buf).await?;
-                            out.clear();
-                        }
-                        crate::hooks::wait_block(srv, &mut client, &mut out, b).await;
-                    }
-                    if out.len() >= FLUSH_THRESHOLD {
-                        bump(&wstats.net_out, out.len() as u64);
-                        stream.write_all(&out.buf).await?;
-                        out.clear();
-                    }
-                    if shared.kill.load(Ordering::Acquire) {
-                        return Ok(());
-                    }
-                }
-                Err(e) => {
-                    out.error(&e.message());
-                    log::verbose(&format!(
-                        "Protocol error ({}) from client: id={} addr={}",
-                        e.0, shared.id, shared.addr
-                    ));
-                    close = true;
-                    break;
                 }
             }
-        }
-        if consumed > 0 {
-            rbuf.advance(consumed);
-        }
-        shared.qbuf.store(rbuf.len(), Ordering::Relaxed);
-        if !close && rbuf.len() as i64 > srv.config.client_query_buffer_limit() {
-            log::warning(&format!(
-                "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
-                shared.id,
-                shared.addr,
-                String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
-            ));
-            return Ok(());
-        }
-        let pending = std::mem::take(&mut *shared.mailbox.lock());
-        if !pending.is_empty() {
-            out.raw(&pending);
-        }
-        if !out.is_empty() {
-            bump(&wstats.net_out, out.len() as u64);
-            shared
-                .tot_net_out
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
-            stream.write_all(&out.buf).await?;
-            out.clear();
-            if out.buf.capacity() > 1 << 20 {
-                out.buf = Vec::with_capacity(256);
+            if consumed > 0 {
+                rbuf.advance(consumed);
             }
-        }
-        if close {
-            let _ = stream.shutdown().await;
-            return Ok(());
+            shared.qbuf.store(rbuf.len(), Ordering::Relaxed);
+            if !close && rbuf.len() as i64 > srv.config.client_query_buffer_limit() {
+                log::warning(&format!(
+                    "Closing client that reached max query buffer length: id={} addr={} (qbuf initial bytes: {:?})",
+                    shared.id,
+                    shared.addr,
+                    String::from_utf8_lossy(&rbuf[..rbuf.len().min(64)])
+                ));
+                return Ok(());
+            }
+            let pending = std::mem::take(&mut *shared.mailbox.lock());
+            if !pending.is_empty() {
+                out.raw(&pending);
+            }
+            if !out.is_empty() {
+                bump(&wstats.net_out, out.len() as u64);
+                shared
+                    .tot_net_out
+                    .fetch_add(out.len() as u64, Ordering::Relaxed);
+                stream.write_all(&out.buf).await?;
+                out.clear();
+                if out.buf.capacity() > 1 << 20 {
+                    out.buf = Vec::with_capacity(256);
+                }
+            }
+            if close {
+                let _ = stream.shutdown().await;
+                return Ok(());
+            }
         }
     }
+    .await;
+    crate::cmd::multi::unwatch_all(srv, &mut client);
+    res
 }
 
 async fn sleep_opt(d: Option<Duration>) {

@@ -9,6 +9,7 @@ pub mod connection;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -26,6 +27,7 @@ pub fn table() -> CommandTable {
     string::register(&mut t);
     bitmap::register(&mut t);
     list::register(&mut t);
+    multi::register(&mut t);
     hash::register(&mut t);
     set::register(&mut t);
     zset::register(&mut t);
