@@ -420,6 +420,13 @@ def adjust(t):
         assert c["flags"] == ["loading", "stale"], (name, c["flags"])
         c["flags"] = ["stale"]
 
+    #    MEMORY MALLOC-STATS / PURGE: the reference allows them while loading;
+    #    7.2 gives them no flags at all.
+    for name in ["memory|malloc-stats", "memory|purge"]:
+        c = t.get(name)
+        assert c["flags"] == ["loading"], (name, c["flags"])
+        c["flags"] = []
+
     # 5. Wording: the reference removed the product name and replaced
     #    master/slave with primary/replica in the documentation text.
     for name, field, old, new in TEXT_FIXES:
