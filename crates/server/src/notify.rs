@@ -20,6 +20,9 @@ pub const NEW: u32 = 1 << 14; // n
 /// Publishes a keyspace event if the configured classes include it.
 /// (Delivery is wired to pub/sub by the pub/sub module.)
 pub fn keyspace_event(class: u32, event: &str, key: &[u8], db: usize) {
+    if FLAGS.load(std::sync::atomic::Ordering::Relaxed) & class == 0 {
+        return;
+    }
     if let Some(hook) = HOOK.get() {
         hook(class, event, key, db);
     }
@@ -27,3 +30,48 @@ pub fn keyspace_event(class: u32, event: &str, key: &[u8], db: usize) {
 
 pub type Hook = fn(u32, &str, &[u8], usize);
 pub static HOOK: std::sync::OnceLock<Hook> = std::sync::OnceLock::new();
+
+/// Every class `A` stands for.
+pub const ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+
+/// Current `notify-keyspace-events` flags (kept in sync by `refresh`).
+pub static FLAGS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Redis's keyspaceEventsStringToFlags; None for an invalid character.
+pub fn parse_flags(s: &str) -> Option<u32> {
+    let mut f = 0;
+    for c in s.chars() {
+        f |= match c {
+            'A' => ALL,
+            'g' => GENERIC,
+            '$' => STRING,
+            'l' => LIST,
+            's' => SET,
+            'h' => HASH,
+            'z' => ZSET,
+            'x' => EXPIRED,
+            'e' => EVICTED,
+            'K' => KEYSPACE,
+            'E' => KEYEVENT,
+            't' => STREAM,
+            'm' => KEY_MISS,
+            'd' => MODULE,
+            'n' => NEW,
+            _ => return None,
+        };
+    }
+    Some(f)
+}
+
+/// Re-reads `notify-keyspace-events` from the config.
+pub fn refresh(srv: &crate::server::Server) {
+    let s = srv
+        .config
+        .get_string("notify-keyspace-events")
+        .unwrap_or_default();
+    let f = parse_flags(&s).unwrap_or(0);
+    // Without K or E nothing is delivered.
+    let f = if f & (KEYSPACE | KEYEVENT) == 0 { 0 } else { f };
+    FLAGS.store(f, std::sync::atomic::Ordering::Relaxed);
+}

@@ -72,6 +72,7 @@ pub fn run(srv: &'static Server) -> i32 {
         threads
     ));
     write_pidfile(srv);
+    crate::notify::refresh(srv);
     log::notice("Server initialized");
     let workers = match net::start_workers(srv, threads) {
         Ok(w) => w,

@@ -10,6 +10,7 @@ pub mod hash;
 pub mod keys;
 pub mod list;
 pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod sort;
@@ -28,6 +29,7 @@ pub fn table() -> CommandTable {
     bitmap::register(&mut t);
     list::register(&mut t);
     multi::register(&mut t);
+    pubsub::register(&mut t);
     hash::register(&mut t);
     set::register(&mut t);
     zset::register(&mut t);
