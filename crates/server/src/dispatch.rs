@@ -236,10 +236,12 @@ impl Command {
         let mut out = SmallVec::new();
         if self.flags & cflag::MOVABLEKEYS != 0 {
             if let Some(m) = self.meta {
-                return match cmdmeta::key_positions(m, argv) {
-                    Ok(v) => Ok(v.into_iter().filter(|&i| i < argv.len()).collect()),
-                    Err(_) => Err("ERR Invalid arguments specified for command".into()),
-                };
+                // When the keys can't be found (e.g. a bad numkeys) Redis runs
+                // the command without keys and lets it report its own error.
+                return Ok(match cmdmeta::key_positions(m, argv) {
+                    Ok(v) => v.into_iter().filter(|&i| i < argv.len()).collect(),
+                    Err(_) => SmallVec::new(),
+                });
             }
             return Ok(out);
         }
