@@ -39,6 +39,8 @@ def port_in_use(port, host="127.0.0.1"):
     except OSError:
         pass
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # Servers bind with SO_REUSEADDR, so TIME_WAIT leftovers do not count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
