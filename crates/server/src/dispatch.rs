@@ -110,7 +110,7 @@ impl Command {
 #[derive(Default)]
 pub struct CommandTable {
     pub cmds: Vec<Command>,
-    by_name: HashMap<String, usize>,
+    by_name: HashMap<String, usize, ahash::RandomState>,
 }
 
 impl CommandTable {
