@@ -12,7 +12,7 @@ use indexmap::map::raw_entry_v1::RawEntryMut;
 use indexmap::map::RawEntryApiV1;
 use indexmap::IndexMap;
 use rand::Rng;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -32,6 +32,12 @@ impl Entry {
 /// Keys with a waiting WATCH: each flag is set when the key changes.
 pub type WatchFlag = Arc<AtomicBool>;
 
+/// A client blocked on a key of this shard (BLPOP, BZPOPMIN...). The server
+/// defines the concrete type (its `blocking` module); the shard only keeps
+/// each key's FIFO so that the command making the key ready serves the
+/// waiters under this shard's lock.
+pub type BlockedWaiter = Arc<dyn std::any::Any + Send + Sync>;
+
 pub struct Shard {
     pub db: u32,
     pub map: IndexMap<SBytes, Entry, RandomState>,
@@ -42,6 +48,11 @@ pub struct Shard {
     /// Keys removed by lazy expiry since the owner last drained this list
     /// (the server turns them into `expired` events and propagated DELs).
     pub expired_log: Vec<SBytes>,
+    /// Clients blocked on keys of this shard, in arrival order per key.
+    pub blocked: HashMap<SBytes, VecDeque<BlockedWaiter>, RandomState>,
+    /// Keys with blocked clients that were written since they were last
+    /// served (the server serves them when the writing command ends).
+    pub ready: Vec<SBytes>,
 }
 
 /// Outcome of probing a key.
@@ -59,6 +70,8 @@ impl Shard {
             expires: IndexMap::with_hasher(hasher.clone()),
             watched: HashMap::with_hasher(hasher.clone()),
             expired_log: Vec::new(),
+            blocked: HashMap::with_hasher(hasher.clone()),
+            ready: Vec::new(),
         }
     }
 
