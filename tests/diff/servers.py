@@ -64,7 +64,7 @@ class Server:
     """
 
     def __init__(self, binary, name, extra_args=None, port=None, log_dir=None):
-        self.binary = binary
+        self.binary = os.path.abspath(binary) if os.sep in binary else binary
         self.name = name
         self.extra_args = list(default_extra_args(binary) if extra_args is None else extra_args)
         self.port = port
@@ -91,7 +91,7 @@ class Server:
         ] + self.extra_args
 
     def start(self, timeout=15.0):
-        if not os.path.exists(self.binary):
+        if os.sep in self.binary and not os.path.exists(self.binary):
             raise RuntimeError("%s: binary not found: %s" % (self.name, self.binary))
         attempts = 3 if self.port is None else 1
         last_error = None
@@ -103,14 +103,18 @@ class Server:
             os.makedirs(log_dir, exist_ok=True)
             self.log_path = os.path.join(log_dir, "%s-%d.log" % (self.name, self.port))
             log = open(self.log_path, "wb")
-            self.proc = subprocess.Popen(
-                self.argv(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=self.workdir,
-            )
-            log.close()
+            try:
+                self.proc = subprocess.Popen(
+                    self.argv(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=self.workdir,
+                )
+            except OSError as e:
+                raise RuntimeError("%s: cannot run %s: %s" % (self.name, self.binary, e)) from None
+            finally:
+                log.close()
             try:
                 self._wait_ready(timeout)
                 return self
