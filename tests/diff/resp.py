@@ -62,12 +62,13 @@ class Reply:
         """Bytes of a simple/blob reply without framing, or None."""
         if self.children is not None or self.type in ("closed", "timeout"):
             return None
+        raw = self.raw[len(self.attribute.raw):] if self.attribute is not None else self.raw
         if self.type in ("$", "!", "="):
             if self.is_null:
                 return None
-            start = self.raw.index(CRLF) + 2
-            return self.raw[start:-2]
-        return self.raw[1:-2]
+            start = raw.index(CRLF) + 2
+            return raw[start:-2]
+        return raw[1:-2]
 
     def __repr__(self):
         return "Reply(%r)" % (self.raw,)
@@ -213,11 +214,11 @@ def parse_reply(buf, pos):
             children.append(child)
         if t == ord("|"):
             # Attribute: the real reply follows and belongs to it.
+            attr = Reply(bytes(buf[pos:cur]), rtype, children)
             parsed = parse_reply(buf, cur)
             if parsed is None:
                 return None
             inner, cur = parsed
-            attr = Reply(bytes(buf[pos:after]), rtype, children)
             return (
                 Reply(
                     bytes(buf[pos:cur]),

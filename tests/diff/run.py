@@ -121,8 +121,8 @@ def main():
         target_addr[0], target_addr[1], args.target_addr or args.target_bin))
     engine = Engine(ref_addr, target_addr, ref_label, tgt_label)
     if args.trace:
-        def trace(name, step, r, t):
-            same = "==" if r.raw == t.raw else "!="
+        def trace(name, step, r, t, ok):
+            same = ("==" if r.raw == t.raw else "~=") if ok else "!="
             print("%s:%d %s\n    %s %s %s" % (name, step.lineno, step.text, show(r.raw, 120), same, show(t.raw, 120)))
 
         engine.trace = trace
