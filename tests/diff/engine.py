@@ -42,7 +42,7 @@ class Side:
 
     def conn(self, name):
         c = self.conns.get(name)
-        if c is None or (c.closed and not c.buf):
+        if c is None or (not c.buf and c.peer_closed()):
             if c is not None:
                 c.close()
             c = Conn(self.addr[0], self.addr[1], timeout=self.timeout)
@@ -215,6 +215,15 @@ class Engine:
                     r = rc.read_reply()
                     tc.send_command(step.args)
                     t = tc.read_reply()
+                    if step.args[0].upper() == b"QUIT":
+                        # The server closes after +OK: wait for it, so the next
+                        # command goes to a fresh connection on both sides.
+                        closed = [c.read_until_close(1.0)[1] for c in (rc, tc)]
+                        if closed[0] != closed[1]:
+                            result.mismatches.append(
+                                Mismatch(name, step.lineno, step.text, "closed",
+                                         "closed=%s" % closed[0], "closed=%s" % closed[1],
+                                         "connection state after QUIT differs"))
                     if self.trace:
                         ok = t.raw == step.expect if step.expect is not None else compare(step.mode, r, t) is None
                         self.trace(name, step, r, t, ok)

@@ -10,6 +10,7 @@ quotes understand \\n \\r \\t \\b \\a \\\\ \\" and \\xHH escapes, single quotes
 only \\'.
 """
 
+import select
 import socket
 import time
 
@@ -91,6 +92,20 @@ class Conn:
         except OSError:
             pass
         self.closed = True
+
+    def peer_closed(self):
+        """True when the server has closed the connection (checked without blocking)."""
+        if self.closed:
+            return True
+        if self.buf:
+            return False
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if readable and not self.sock.recv(1, socket.MSG_PEEK):
+                self.closed = True
+        except OSError:
+            self.closed = True
+        return self.closed
 
     def send(self, data):
         try:
