@@ -195,7 +195,10 @@ def main():
                 report(name, result)
 
         if not args.no_protocol:
-            engine.reset_servers()
+            try:
+                engine.reset_servers()
+            except (OSError, RuntimeError) as e:
+                print("note: before the protocol cases: %s" % e)
             for case in protocol.CASES:
                 name = "protocol: %s" % case.name
                 try:

@@ -177,7 +177,8 @@ def collect(root, files, env):
     out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     ids = [line.strip() for line in out.stdout.splitlines() if "::" in line and not line.startswith(" ")]
     if not ids:
-        fail_setup("collection found no tests:\n%s\n%s" % (out.stdout[-3000:], out.stderr[-3000:]))
+        tail = (out.stdout + out.stderr).strip().splitlines()[-25:]
+        fail_setup("pytest collected no tests (exit %d); output tail:\n%s" % (out.returncode, "\n".join(tail)))
     return ids
 
 
