@@ -12,6 +12,7 @@ pub mod listpack;
 pub mod sbytes;
 pub mod set;
 pub mod shard;
+pub mod table;
 pub mod value;
 pub mod zset;
 

@@ -8,6 +8,7 @@
 use crate::sbytes::SBytes;
 use crate::value::Value;
 use ahash::RandomState;
+use crate::table::KeyTable;
 use indexmap::map::raw_entry_v1::RawEntryMut;
 use indexmap::map::RawEntryApiV1;
 use indexmap::IndexMap;
@@ -40,7 +41,7 @@ pub type BlockedWaiter = Arc<dyn std::any::Any + Send + Sync>;
 
 pub struct Shard {
     pub db: u32,
-    pub map: IndexMap<SBytes, Entry, RandomState>,
+    pub map: KeyTable,
     /// Absolute expiry times in unix milliseconds, for keys that have one.
     pub expires: IndexMap<SBytes, i64, RandomState>,
     /// WATCHed keys in this shard.
@@ -59,6 +60,7 @@ pub struct Shard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Probe {
     Missing,
+    /// Present (the payload is kept for source compatibility; always 0).
     Present(usize),
 }
 
@@ -66,7 +68,7 @@ impl Shard {
     pub fn new(db: u32, hasher: &RandomState) -> Self {
         Shard {
             db,
-            map: IndexMap::with_hasher(hasher.clone()),
+            map: KeyTable::with_hasher(hasher.clone()),
             expires: IndexMap::with_hasher(hasher.clone()),
             watched: HashMap::with_hasher(hasher.clone()),
             expired_log: Vec::new(),
@@ -85,13 +87,6 @@ impl Shard {
         self.map.is_empty()
     }
 
-    #[inline]
-    fn index_of(&self, h: u64, key: &[u8]) -> Option<usize> {
-        self.map
-            .raw_entry_v1()
-            .index_from_hash(h, |k| k.as_slice() == key)
-    }
-
     /// Expiry time of a key, if it has one (no expiry check).
     #[inline]
     pub fn expire_of(&self, h: u64, key: &[u8]) -> Option<i64> {
@@ -107,36 +102,33 @@ impl Shard {
     /// Finds a live key, deleting it first if it has expired (lazy expiry).
     #[inline]
     pub fn probe(&mut self, h: u64, key: &[u8], now_ms: i64) -> Probe {
-        match self.index_of(h, key) {
-            None => Probe::Missing,
-            Some(i) => {
-                if let Some(t) = self.expire_of(h, key) {
-                    if t <= now_ms {
-                        self.remove(h, key);
-                        self.expired_log.push(SBytes::new(key));
-                        return Probe::Missing;
-                    }
-                }
-                Probe::Present(i)
+        if !self.map.contains(h, key) {
+            return Probe::Missing;
+        }
+        if let Some(t) = self.expire_of(h, key) {
+            if t <= now_ms {
+                self.remove(h, key);
+                self.expired_log.push(SBytes::new(key));
+                return Probe::Missing;
             }
         }
+        Probe::Present(0)
     }
 
     #[inline]
     pub fn get(&mut self, h: u64, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
-        match self.probe(h, key, now_ms) {
-            Probe::Missing => None,
-            Probe::Present(i) => self.map.get_index_mut(i).map(|(_, e)| e),
+        if !self.expires.is_empty() {
+            if let Probe::Missing = self.probe(h, key, now_ms) {
+                return None;
+            }
         }
+        self.map.find_mut(h, key)
     }
 
     /// Read-only lookup that does not delete an expired key (for paths that
     /// must not write, such as a replica or a read under a shared view).
     pub fn peek(&self, h: u64, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        let (_, e) = self
-            .map
-            .raw_entry_v1()
-            .from_hash(h, |k| k.as_slice() == key)?;
+        let e = self.map.find(h, key)?;
         match self.expire_of(h, key) {
             Some(t) if t <= now_ms => None,
             _ => Some(e),
@@ -149,23 +141,12 @@ impl Shard {
         if !keep_ttl {
             self.remove_expire(h, key);
         }
-        match self
-            .map
-            .raw_entry_mut_v1()
-            .from_hash(h, |k| k.as_slice() == key)
-        {
-            RawEntryMut::Occupied(mut o) => Some(std::mem::replace(o.get_mut(), entry)),
-            RawEntryMut::Vacant(v) => {
-                v.insert_hashed_nocheck(h, SBytes::new(key), entry);
-                None
-            }
-        }
+        self.map.insert(h, key, entry)
     }
 
     /// Removes a key and its expiry; returns its entry.
     pub fn remove(&mut self, h: u64, key: &[u8]) -> Option<Entry> {
-        let i = self.index_of(h, key)?;
-        let (_, e) = self.map.swap_remove_index(i)?;
+        let e = self.map.remove(h, key)?;
         self.remove_expire(h, key);
         Some(e)
     }
@@ -226,10 +207,10 @@ impl Shard {
     }
 
     /// Removes all keys; returns the old tables so they can be dropped elsewhere.
-    pub fn take_all(&mut self) -> (IndexMap<SBytes, Entry, RandomState>, usize) {
+    pub fn take_all(&mut self) -> (KeyTable, usize) {
         let hasher = self.map.hasher().clone();
         let n = self.map.len();
-        let old = std::mem::replace(&mut self.map, IndexMap::with_hasher(hasher.clone()));
+        let old = std::mem::replace(&mut self.map, KeyTable::with_hasher(hasher.clone()));
         self.expires = IndexMap::with_hasher(hasher);
         (old, n)
     }
@@ -275,7 +256,7 @@ impl Shard {
                 return None;
             }
             let i = rng.gen_range(0..len);
-            let key = self.map.get_index(i)?.0.clone();
+            let key = self.map.nth(i)?.0.clone();
             let h = self.map.hasher().hash_one(key.as_slice());
             if let Probe::Present(_) = self.probe(h, &key, now_ms) {
                 return Some(key);
