@@ -312,6 +312,27 @@ fn keys_with_a_ttl_vanish() {
 }
 
 #[test]
+fn scan_type_filter_deletes_expired_keys() {
+    let s = Server::start(&["--hz", "1"]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "s", "v"]);
+    c.cmd(&["SET", "gone", "v", "PX", "20"]);
+    std::thread::sleep(Duration::from_millis(60));
+    // The TYPE filter looks each key up, which deletes expired ones even
+    // when the type does not match (Redis 7.2).
+    assert_eq!(
+        c.cmd(&["SCAN", "0", "COUNT", "1000", "TYPE", "string1"]),
+        "*2\r\n$1\r\n0\r\n*0\r\n"
+    );
+    assert_eq!(c.cmd(&["DBSIZE"]), int(1));
+    // A MATCH filter alone leaves non-matching expired keys to active expiry.
+    assert_eq!(
+        c.cmd(&["SCAN", "0", "COUNT", "1000", "MATCH", "s*"]),
+        "*2\r\n$1\r\n0\r\n*1\r\n$1\r\ns\r\n"
+    );
+}
+
+#[test]
 fn active_expiry_reclaims_unread_keys() {
     let s = Server::start(&[]);
     let mut c = s.conn();

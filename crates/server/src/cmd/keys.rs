@@ -66,6 +66,9 @@ const ERR_DB_RANGE: &str = "ERR DB index is out of range";
 const OBJ_SHARED_INTEGERS: i64 = 10000;
 /// `OBJECT REFCOUNT` of a shared object.
 const OBJ_SHARED_REFCOUNT: i64 = i32::MAX as i64;
+/// Values with more elements than this are freed on the lazy-free thread
+/// (Redis's LAZYFREE_THRESHOLD).
+const LAZYFREE_THRESHOLD: usize = 64;
 /// Redis's LRU clock wraps at 24 bits.
 const LRU_CLOCK_MAX: u32 = 0x00FF_FFFF;
 
@@ -184,6 +187,36 @@ fn signal_ready_all(ks: &Keyspace, sh: &mut Shard, now_ms: i64) -> bool {
     !live.is_empty()
 }
 
+/// How a deleted value is freed.
+#[derive(Clone, Copy)]
+enum Lazy {
+    /// Big values on the lazy-free thread (UNLINK).
+    Always,
+    /// Like `Always` when this `lazyfree-*` directive is `yes`, else inline
+    /// (as Redis's `dbDelete` with `lazyfree-lazy-server-del` etc.).
+    Config(&'static str),
+}
+
+/// Deletes a live key; true if it existed. The value is freed per `lazy`
+/// (only big values are worth handing to the lazy-free thread, so the
+/// directive is only read for those).
+fn delete_key(ctx: &mut Ctx, key: &[u8], lazy: Lazy) -> bool {
+    let Some(e) = ctx.ks.take(key) else {
+        return false;
+    };
+    let background = e.value.element_count() > LAZYFREE_THRESHOLD
+        && match lazy {
+            Lazy::Always => true,
+            Lazy::Config(name) => config_yes(ctx, name),
+        };
+    if background {
+        drop_value(Some(e.value));
+    } else {
+        drop(e);
+    }
+    true
+}
+
 /// `getIntFromObjectOrReply` with a NULL message: a DB index argument.
 fn parse_db_index(a: &[u8]) -> Option<i64> {
     parse_i64(a).filter(|&v| i32::try_from(v).is_ok())
@@ -271,12 +304,10 @@ fn watched_live_elsewhere(ks: &Keyspace, a: &Shard, b: &Shard, now_ms: i64) -> V
 // DEL UNLINK EXISTS TYPE TOUCH
 // ---------------------------------------------------------------------------
 
-fn del_generic(ctx: &mut Ctx, argv: &[&[u8]]) {
+fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: Lazy) {
     let mut n = 0;
     for key in argv.iter().skip(1) {
-        // `delete` frees big values on the lazy-free thread (UNLINK's
-        // behaviour, and DEL's with lazyfree-lazy-user-del).
-        if ctx.ks.delete(key) {
+        if delete_key(ctx, key, lazy) {
             ctx.ks.notify(notify::GENERIC, "del", key);
             ctx.ks.add_dirty(1);
             n += 1;
@@ -286,11 +317,11 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn del(ctx: &mut Ctx, argv: &[&[u8]]) {
-    del_generic(ctx, argv)
+    del_generic(ctx, argv, Lazy::Config("lazyfree-lazy-user-del"))
 }
 
 fn unlink(ctx: &mut Ctx, argv: &[&[u8]]) {
-    del_generic(ctx, argv)
+    del_generic(ctx, argv, Lazy::Always)
 }
 
 /// lookupKeyReadWithFlags(LOOKUP_NOTOUCH): hit/miss stats, no access clock.
@@ -357,7 +388,7 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
         }
         // Overwrite: the old value goes (without a `del` event), then the
         // key is created anew.
-        ctx.ks.delete(dst);
+        delete_key(ctx, dst, Lazy::Config("lazyfree-lazy-server-del"));
     }
     let Some(entry) = ctx.ks.take(src) else {
         ctx.out.error(ERR_NO_SUCH_KEY);
@@ -468,7 +499,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
             if !replace {
                 return false;
             }
-            ctx.ks.delete(dst);
+            delete_key(ctx, dst, Lazy::Config("lazyfree-lazy-server-del"));
         }
         add_entry(ctx, dst, Entry::new(value, clock), expire);
         ctx.ks.notify(notify::GENERIC, "copy_to", dst);
@@ -815,7 +846,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
     let mut next = cursor;
     let mut gathered: u64 = 0;
     let mut keys: Vec<SBytes> = Vec::new();
-    let mut type_checks = 0u64;
+    let (mut hits, mut misses) = (0u64, 0u64);
     while next < nsh && gathered < count as u64 {
         let idx = next as usize;
         next += 1;
@@ -828,14 +859,26 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
                         continue;
                     }
                 }
+                let dead = is_expired(sh, k.as_slice(), now);
+                if dead {
+                    // Deleted either by the TYPE lookup or by expireIfNeeded.
+                    expired.push(k.clone());
+                }
                 if let Some(t) = type_name {
-                    type_checks += 1;
-                    if !t.eq_ignore_ascii_case(e.value.type_name().as_bytes()) {
+                    // Redis looks the key up to get its type: an expired
+                    // key is deleted there and reads as "none" (and, being
+                    // gone, then passes the expiry filter).
+                    let name = if dead {
+                        misses += 1;
+                        "none"
+                    } else {
+                        hits += 1;
+                        e.value.type_name()
+                    };
+                    if !t.eq_ignore_ascii_case(name.as_bytes()) {
                         continue;
                     }
-                }
-                if is_expired(sh, k.as_slice(), now) {
-                    expired.push(k.clone());
+                } else if dead {
                     continue;
                 }
                 keys.push(k.clone());
@@ -847,8 +890,11 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
         });
     }
-    if type_checks > 0 {
-        bump(&ctx.ks.stats.keyspace_hits, type_checks);
+    if hits > 0 {
+        bump(&ctx.ks.stats.keyspace_hits, hits);
+    }
+    if misses > 0 {
+        bump(&ctx.ks.stats.keyspace_misses, misses);
     }
     let next = if next >= nsh { 0 } else { next };
     ctx.out.array(2);
@@ -949,7 +995,7 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool) 
     }
     if when <= ctx.ks.now {
         // A time in the past deletes the key (propagated as a DEL).
-        ctx.ks.delete(key);
+        delete_key(ctx, key, Lazy::Config("lazyfree-lazy-expire"));
         ctx.ks.add_dirty(1);
         ctx.ks.notify(notify::GENERIC, "del", key);
         ctx.out.int(1);
