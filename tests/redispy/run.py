@@ -20,6 +20,8 @@ Environment (all optional):
   REDISPY_PROTOCOLS   comma-separated RESP versions (default "3,2")
   REDISPY_CACHE       download/extract directory (default target/redispy)
   REDISPY_PYTEST_ARGS extra pytest arguments (shell-split), e.g. "-x -vv"
+  REDISPY_RUN_TIMEOUT seconds one pytest run may take before it is killed
+                      (default 900; each test also has a 20 s limit)
 
 Exit status: 0 when no selected, non-excluded test failed; 1 otherwise;
 2 on setup errors. The last line reads "redispy: N passed, M failed".
@@ -28,6 +30,7 @@ Exit status: 0 when no selected, non-excluded test failed; 1 otherwise;
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tarfile
@@ -115,7 +118,7 @@ markers =
     no_mock_connections
     multidb_integration
     forked
-timeout = 60
+timeout = 20
 filterwarnings = ignore
 """
 
@@ -174,7 +177,10 @@ def collect(root, files, env):
     """Node ids of the given test files (pytest --collect-only)."""
     cmd = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
            "-m", MARKER_EXPR] + files
-    out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+    try:
+        out = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=180)
+    except subprocess.TimeoutExpired:
+        fail_setup("pytest --collect-only took more than 180 s (is the server answering INFO?)")
     ids = [line.strip() for line in out.stdout.splitlines() if "::" in line and not line.startswith(" ")]
     if not ids:
         tail = (out.stdout + out.stderr).strip().splitlines()[-25:]
@@ -228,6 +234,17 @@ def parse_junit(path):
     return passed, failed, skipped
 
 
+def run_bounded(cmd, cwd, env, limit):
+    """Run cmd; returns its exit status, or None when it ran past `limit` seconds."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True)
+    try:
+        return proc.wait(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     version = os.environ.get("REDISPY_VERSION", DEFAULT_VERSION)
@@ -245,6 +262,7 @@ def main():
     protocols = [p for p in os.environ.get("REDISPY_PROTOCOLS", "3,2").split(",") if p]
     cache = os.environ.get("REDISPY_CACHE") or os.path.join(REPO_ROOT, "target", "redispy")
     extra_pytest = shlex.split(os.environ.get("REDISPY_PYTEST_ARGS", ""))
+    run_timeout = int(os.environ.get("REDISPY_RUN_TIMEOUT", "900"))
 
     root = fetch_suite(version, cache)
     excluded = read_excluded(os.path.join(HERE, "excluded.txt"))
@@ -295,8 +313,11 @@ def main():
                    "-o", "junit_family=xunit1"] + extra_pytest + selected
             log("running %d tests with RESP%s" % (len(selected), proto))
             t0 = time.monotonic()
-            rc = subprocess.call(cmd, cwd=root, env=env)
+            rc = run_bounded(cmd, root, env, run_timeout)
             took = time.monotonic() - t0
+            if rc is None:
+                problems.append("pytest (RESP%s) killed after %ds (REDISPY_RUN_TIMEOUT)" % (proto, run_timeout))
+                continue
             if server is not None and not server.alive():
                 problems.append("server exited during the RESP%s run; log tail:\n%s" % (proto, server.log_tail()))
             if not os.path.exists(junit):
