@@ -283,7 +283,7 @@ def main():
             server.start()
         except RuntimeError as e:
             fail_setup(str(e))
-        log("server %s %s on 127.0.0.1:%d" % (binary, " ".join(extra), port))
+        log("server %s on 127.0.0.1:%d" % (shlex.join([binary] + extra), port))
 
     env = dict(os.environ)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
