@@ -271,7 +271,10 @@ mod tests {
         assert_eq!(lp.find(b"mid", 1), Some(1));
         assert_eq!(lp.remove(1), Some(b"mid".to_vec()));
         assert!(lp.replace(0, b"aa"));
-        assert_eq!(lp.iter().collect::<Vec<_>>(), vec![&b"aa"[..], b"b", &[b'x'; 300][..]]);
+        assert_eq!(
+            lp.iter().collect::<Vec<_>>(),
+            vec![&b"aa"[..], b"b", &[b'x'; 300][..]]
+        );
         lp.remove_range(0, 2);
         assert_eq!(lp.len(), 1);
         assert_eq!(lp.pop_back().map(|v| v.len()), Some(300));

@@ -297,9 +297,11 @@ fn expected_dollar(c: u8) -> ProtoError {
 }
 
 fn parse_inline(buf: &[u8], argv: &mut Argv) -> Result<Parsed, ProtoError> {
-    let nl = match buf.iter().position(|&c| c == b'\n') {
-        Some(p) => p,
-        None => {
+    // Redis looks for the newline with strchr(), which stops at a NUL byte:
+    // an inline request with a NUL before its newline never completes.
+    let nl = match buf.iter().position(|&c| c == b'\n' || c == 0) {
+        Some(p) if buf[p] == b'\n' => p,
+        _ => {
             if buf.len() > PROTO_INLINE_MAX_SIZE {
                 return Err(ProtoError("too big inline request"));
             }

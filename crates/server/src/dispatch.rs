@@ -349,12 +349,13 @@ impl<'a> Access<'a> {
     }
 
     fn store(&mut self, key: &[u8], v: Value, keep_ttl: bool) {
-        let (now, clock) = (self.now, self.lru_clock);
+        let (now, clock, db) = (self.now, self.lru_clock, self.db);
         let (sh, h) = self.shard_of(key);
         // Drop an expired previous value first so keep_ttl can't resurrect its TTL.
         let _ = sh.probe(h, key, now);
         let old = sh.insert(h, key, Entry::new(v, clock), keep_ttl);
         sh.touch_watched(key);
+        crate::blocking::key_written(sh, db, key);
         drop_value(old.map(|e| e.value));
     }
 
@@ -473,8 +474,13 @@ pub fn unknown_command_error(argv: &[&[u8]]) -> String {
     )
 }
 
+/// `%.*s` of a C string: stops at the first NUL, at most `n` bytes.
 fn lossy_trunc(a: &[u8], n: usize) -> String {
     let a = &a[..a.len().min(n)];
+    let a = match a.iter().position(|&c| c == 0) {
+        Some(p) => &a[..p],
+        None => a,
+    };
     String::from_utf8_lossy(a).into_owned()
 }
 

@@ -40,7 +40,7 @@ fn quit(ctx: &mut Ctx, _argv: &[&[u8]]) {
 fn select(ctx: &mut Ctx, argv: &[&[u8]]) {
     let _ = eq_ic;
     match arg_i64(argv[1]) {
-        Err(_) => ctx.out.error("ERR invalid DB index"),
+        Err(e) => ctx.out.error(e),
         Ok(i) if i < 0 || i as usize >= ctx.srv.ks.ndbs() => {
             ctx.out.error("ERR DB index is out of range")
         }
