@@ -634,8 +634,9 @@ fn signed_overflow(value: i64, incr: i64, bits: u32, ow: Overflow) -> Option<i64
 }
 
 /// Runs one SET/INCRBY field operation on `p` (already long enough);
-/// replies its result (null for an OVERFLOW FAIL).
-fn write_field(out: &mut spinel_resp::ReplyBuf, p: &mut [u8], f: &Field) {
+/// replies its result (null for an OVERFLOW FAIL). None when nothing was
+/// written (FAIL), else whether the stored value changed.
+fn write_field(out: &mut spinel_resp::ReplyBuf, p: &mut [u8], f: &Field) -> Option<bool> {
     if f.signed {
         let old = get_signed(p, f.offset, f.bits);
         let (ovf, newval, ret) = if f.op == FieldOp::Incrby {
@@ -648,9 +649,11 @@ fn write_field(out: &mut spinel_resp::ReplyBuf, p: &mut [u8], f: &Field) {
         };
         if ovf && f.ow == Overflow::Fail {
             out.null();
+            None
         } else {
             out.int(ret);
             set_unsigned(p, f.offset, f.bits, newval as u64);
+            Some(old != newval)
         }
     } else {
         let old = get_unsigned(p, f.offset, f.bits);
@@ -665,9 +668,11 @@ fn write_field(out: &mut spinel_resp::ReplyBuf, p: &mut [u8], f: &Field) {
         };
         if ovf && f.ow == Overflow::Fail {
             out.null();
+            None
         } else {
             out.int(ret as i64);
             set_unsigned(p, f.offset, f.bits, newval);
+            Some(old != newval)
         }
     }
 }
@@ -781,8 +786,12 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
     }
     let need = (highest >> 3) as usize + 1;
     let mut created: Option<Vec<u8>> = None;
+    let mut grew = false;
     let raw: &mut Vec<u8> = match ctx.ks.get_write(key) {
-        None => created.insert(Vec::new()),
+        None => {
+            grew = true;
+            created.insert(Vec::new())
+        }
         Some(e) => match raw_mut(&mut e.value) {
             Some(r) => r,
             None => {
@@ -791,6 +800,9 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
             }
         },
     };
+    // Like Redis, a write counts as a change when it alters the field or
+    // when the string had to be created or extended for it.
+    grew |= raw.len() < need;
     if !grow_zero(raw, need) {
         ctx.out.error(ERR_OOM_VALUE);
         return;
@@ -801,8 +813,11 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
         if f.op == FieldOp::Get {
             ctx.out.int(read_field(raw, f));
         } else {
-            write_field(ctx.out, raw, f);
-            changes += 1;
+            if let Some(changed) = write_field(ctx.out, raw, f) {
+                if changed || grew {
+                    changes += 1;
+                }
+            }
         }
     }
     if let Some(v) = created {
