@@ -9,6 +9,7 @@ pub mod config;
 pub mod dispatch;
 pub mod expire;
 pub mod hooks;
+pub mod info;
 pub mod lazyfree;
 pub mod locks;
 pub mod log;

@@ -73,6 +73,7 @@ pub fn run(srv: &'static Server) -> i32 {
     ));
     write_pidfile(srv);
     crate::notify::refresh(srv);
+    crate::info::record_startup_memory();
     log::notice("Server initialized");
     let workers = match net::start_workers(srv, threads) {
         Ok(w) => w,
@@ -137,12 +138,32 @@ fn wait_for_shutdown(srv: &'static Server) -> i32 {
             }
         }
     });
-    shutdown(srv, false);
+    shutdown(srv, SHUTDOWN_NOSAVE.load(Ordering::Relaxed));
     0
 }
 
+/// SHUTDOWN NOSAVE was requested (hooks receive it as `nosave`).
+static SHUTDOWN_NOSAVE: AtomicBool = AtomicBool::new(false);
+/// SHUTDOWN SAVE was requested: save hooks should save even without save points.
+pub static SHUTDOWN_SAVE: AtomicBool = AtomicBool::new(false);
+static SHUTDOWN_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Asks the main thread to shut down (the SHUTDOWN command): it runs
+/// `shutdown` and exits the process.
+pub fn request_shutdown(srv: &Server, nosave: bool, save: bool) {
+    SHUTDOWN_NOSAVE.store(nosave, Ordering::Relaxed);
+    SHUTDOWN_SAVE.store(save, Ordering::Relaxed);
+    srv.shutdown_requested.store(true, Ordering::Relaxed);
+}
+
 /// Redis's prepareForShutdown: final save (when configured), pidfile, bye.
+/// Runs once: a second caller waits for the first to end the process.
 pub fn shutdown(srv: &'static Server, _nosave: bool) {
+    if SHUTDOWN_STARTED.swap(true, Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
     srv.shutdown_requested.store(true, Ordering::Relaxed);
     log::warning("User requested shutdown...");
     for hook in SHUTDOWN_HOOKS.lock().iter() {
