@@ -563,6 +563,7 @@ fn execute_inner(
         if client.multi.is_some() {
             client.multi_error = true;
         }
+        reject(wstats, cmd);
         out.error(&arity_error(cmd.name));
         return Outcome::Done;
     }
@@ -574,6 +575,7 @@ fn execute_inner(
         if client.multi.is_some() {
             client.multi_error = true;
         }
+        reject(wstats, cmd);
         out.error("NOAUTH Authentication required.");
         return Outcome::Done;
     }
@@ -617,6 +619,7 @@ fn execute_inner(
         out.simple("QUEUED");
         return Outcome::Done;
     }
+    let errors_before = out.errors;
     let start = std::time::Instant::now();
     let outcome = if cmd.name == "exec" {
         crate::cmd::multi::exec(srv, client, out, wstats)
@@ -627,8 +630,20 @@ fn execute_inner(
     if let Some(c) = wstats.per_cmd.get(cmd.id) {
         bump(&c.calls, 1);
         bump(&c.usec, us);
+        if out.errors != errors_before && cmd.name != "exec" {
+            bump(&c.failed, 1);
+        }
     }
     bump(&wstats.commands, 1);
+    let ms = us / 1000;
+    if ms > 0 {
+        let event = if cmd.has(cflag::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        crate::cmd::server::latency_sample_if_needed(srv, event, ms);
+    }
     after_command(srv, client, argv, cmd, us);
     outcome
 }
@@ -756,6 +771,71 @@ pub fn resolve(srv: &'static Server, argv: &[&[u8]]) -> Option<&'static Command>
         return table.lookup_sub(cmd, argv[1]);
     }
     Some(cmd)
+}
+
+fn reject(wstats: &WorkerStats, cmd: &Command) {
+    if let Some(c) = wstats.per_cmd.get(cmd.id) {
+        bump(&c.rejected, 1);
+    }
+}
+
+/// Arguments as shown in SLOWLOG and MONITOR: passwords become `(redacted)`.
+pub fn redacted<'a>(cmd: &Command, argv: &[&'a [u8]]) -> SmallVec<[&'a [u8]; 8]> {
+    const R: &[u8] = b"(redacted)";
+    let mut v: SmallVec<[&'a [u8]; 8]> = argv.iter().copied().collect();
+    match cmd.name {
+        "auth" => {
+            for a in v.iter_mut().skip(1) {
+                *a = R;
+            }
+        }
+        "hello" => {
+            let mut i = 2;
+            while i < v.len() {
+                if v[i].eq_ignore_ascii_case(b"auth") {
+                    for a in v.iter_mut().skip(i + 1).take(2) {
+                        *a = R;
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        "config|set" => {
+            let mut i = 2;
+            while i + 1 < v.len() {
+                let name = v[i].to_ascii_lowercase();
+                if matches!(
+                    name.as_slice(),
+                    b"requirepass" | b"masterauth" | b"masteruser"
+                ) {
+                    v[i + 1] = R;
+                }
+                i += 2;
+            }
+        }
+        "migrate" => {
+            let mut i = 6;
+            while i < v.len() {
+                if v[i].eq_ignore_ascii_case(b"auth") {
+                    if let Some(a) = v.get_mut(i + 1) {
+                        *a = R;
+                    }
+                    i += 2;
+                } else if v[i].eq_ignore_ascii_case(b"auth2") {
+                    for a in v.iter_mut().skip(i + 1).take(2) {
+                        *a = R;
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        _ => {}
+    }
+    v
 }
 
 fn after_command(

@@ -52,6 +52,11 @@ pub fn cron_loop(srv: &'static Server) {
         if srv.shutdown_requested.load(Ordering::Relaxed) {
             return;
         }
+        crate::stats::sample_ops(srv);
+        crate::info::sample_memory();
+        if !crate::cmd::server::ACTIVE_EXPIRE.load(Ordering::Relaxed) {
+            continue;
+        }
         // 25% of the tick, as Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.
         let budget = tick / 4;
         let start = Instant::now();
@@ -89,6 +94,5 @@ pub fn cron_loop(srv: &'static Server) {
                 }
             }
         }
-        crate::stats::sample_ops(srv);
     }
 }

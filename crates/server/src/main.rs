@@ -2,9 +2,11 @@
 
 use spinel_server::{config, log, startup};
 
-/// mimalloc: fast, and its size classes fit Spinel's per-key nodes tightly.
+/// mimalloc (fast, and its size classes fit Spinel's per-key nodes tightly),
+/// wrapped in per-thread byte counters for INFO's `used_memory`.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: spinel_server::info::CountingAlloc<mimalloc::MiMalloc> =
+    spinel_server::info::CountingAlloc::new(mimalloc::MiMalloc);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
