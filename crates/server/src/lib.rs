@@ -2,6 +2,7 @@
 //! families, on top of the `spinel-resp` protocol crate and the
 //! `spinel-keyspace` storage crate.
 
+pub mod blocking;
 pub mod client;
 pub mod cmd;
 pub mod cmdmeta;
