@@ -129,10 +129,9 @@ fn set_get_and_options() {
     c.send(&[b"SET", b"", b"a\x00b\r\n\xff"]);
     assert_eq!(c.read_reply(), "+OK\r\n");
     c.send(&[b"GET", b""]);
-    let mut raw = Vec::new();
     let r = c.read_reply();
-    raw.extend_from_slice(r.as_bytes());
-    assert!(r.starts_with("$6\r\na\u{0}b\r\n"));
+    assert!(r.starts_with("$6\r\na\u{0}b\r\n"), "{:?}", r);
+    assert_eq!(c.cmd(&["STRLEN", ""]), ":6\r\n");
 }
 
 #[test]
