@@ -881,3 +881,64 @@ fn keyspace_events() {
         }
     }
 }
+
+#[test]
+fn blocked_clients_are_served_by_rename_copy_move_swapdb() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut c = s.conn();
+    let cases: [(&str, Vec<Vec<&str>>, Vec<&str>, &str); 5] = [
+        (
+            "rename",
+            vec![vec!["RPUSH", "src", "a"]],
+            vec!["RENAME", "src", "k"],
+            "0",
+        ),
+        (
+            "copy",
+            vec![vec!["RPUSH", "src", "a"]],
+            vec!["COPY", "src", "k"],
+            "0",
+        ),
+        (
+            "copy db",
+            vec![vec!["RPUSH", "src", "a"]],
+            vec!["COPY", "src", "k", "DB", "1"],
+            "1",
+        ),
+        (
+            "move",
+            vec![vec!["RPUSH", "k", "a"]],
+            vec!["MOVE", "k", "1"],
+            "1",
+        ),
+        (
+            "swapdb",
+            vec![
+                vec!["SELECT", "1"],
+                vec!["RPUSH", "k", "a"],
+                vec!["SELECT", "0"],
+            ],
+            vec!["SWAPDB", "0", "1"],
+            "0",
+        ),
+    ];
+    for (name, setup, trigger, db) in cases {
+        c.cmd(&["FLUSHALL"]);
+        for a in &setup {
+            c.cmd(a);
+        }
+        let mut b = s.conn();
+        b.cmd(&["SELECT", db]);
+        b.send(&[b"BLPOP", b"k", b"5"]);
+        // Let the client block before the trigger.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !c.cmd(&["CLIENT", "LIST"]).contains("cmd=blpop") {
+            assert!(Instant::now() < deadline, "{name}: client never blocked");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        c.cmd(&trigger);
+        let t = Instant::now();
+        assert_eq!(b.read_reply(), "*2\r\n$1\r\nk\r\n$1\r\na\r\n", "{name}");
+        assert!(t.elapsed() < Duration::from_secs(2), "{name}: served late");
+    }
+}

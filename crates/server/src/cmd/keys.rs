@@ -147,33 +147,23 @@ fn in_db<R>(ctx: &mut Ctx, db: usize, f: impl FnOnce(&mut Ctx) -> R) -> R {
 /// dbAdd (+ setExpire): stores `entry` under `key` in the command's current
 /// database, keeping its access clock, with an optional absolute expiry.
 fn add_entry(ctx: &mut Ctx, key: &[u8], entry: Entry, expire: Option<i64>) {
+    let db = ctx.ks.db;
     let (sh, h) = ctx.ks.shard_of(key);
     let old = sh.insert(h, key, entry, false);
     if let Some(t) = expire {
         sh.set_expire(h, key, t);
     }
     sh.touch_watched(key);
-    signal_ready(sh, key);
+    crate::blocking::key_written(sh, db, key);
     drop_value(old.map(|e| e.value));
     ctx.ks.notify(notify::NEW, "new", key);
 }
 
-/// signalKeyAsReady: a key clients are blocked on now holds a value; the
-/// waiters are served when the command ends.
-fn signal_ready(sh: &mut Shard, key: &[u8]) {
-    if !sh.blocked.is_empty()
-        && sh.blocked.contains_key(key)
-        && !sh.ready.iter().any(|k| k.as_slice() == key)
-    {
-        sh.ready.push(SBytes::new(key));
-    }
-}
-
-/// After a shard's contents were replaced (SWAPDB): every key with blocked
-/// clients that now exists is ready. Returns true when any is.
-fn signal_ready_all(ks: &Keyspace, sh: &mut Shard, now_ms: i64) -> bool {
+/// scanDatabaseForReadyKeys, for one shard whose contents were replaced
+/// (SWAPDB): every key with blocked clients that now exists is ready.
+fn signal_ready_all(ks: &Keyspace, sh: &mut Shard, now_ms: i64) {
     if sh.blocked.is_empty() {
-        return false;
+        return;
     }
     let live: Vec<SBytes> = sh
         .blocked
@@ -181,10 +171,10 @@ fn signal_ready_all(ks: &Keyspace, sh: &mut Shard, now_ms: i64) -> bool {
         .filter(|k| is_live(ks, sh, k.as_slice(), now_ms))
         .cloned()
         .collect();
+    let db = sh.db as usize;
     for k in &live {
-        signal_ready(sh, k.as_slice());
+        crate::blocking::key_written(sh, db, k.as_slice());
     }
-    !live.is_empty()
 }
 
 /// How a deleted value is freed.
@@ -621,25 +611,16 @@ fn swap_shards(
     idx: usize,
     now: i64,
 ) {
-    let ready = with_pair(ctx, (d1, idx), (d2, idx), |a, b| {
+    with_pair(ctx, (d1, idx), (d2, idx), |a, b| {
         let a_in_b = watched_live_elsewhere(ks, a, b, now);
         let b_in_a = watched_live_elsewhere(ks, b, a, now);
         touch_existing_watched(ks, a, &a_in_b, now);
         touch_existing_watched(ks, b, &b_in_a, now);
         std::mem::swap(&mut a.map, &mut b.map);
         std::mem::swap(&mut a.expires, &mut b.expires);
-        (signal_ready_all(ks, a, now), signal_ready_all(ks, b, now))
+        signal_ready_all(ks, a, now);
+        signal_ready_all(ks, b, now);
     });
-    // Shards with newly ready keys stay held by the command, so that their
-    // waiters are served when it ends.
-    if let Some((r1, r2)) = ready {
-        if r1 {
-            ctx.ks.locks.shard(d1, idx);
-        }
-        if r2 {
-            ctx.ks.locks.shard(d2, idx);
-        }
-    }
 }
 
 fn dbsize(ctx: &mut Ctx, _argv: &[&[u8]]) {
