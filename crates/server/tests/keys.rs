@@ -886,7 +886,9 @@ fn keyspace_events() {
 fn blocked_clients_are_served_by_rename_copy_move_swapdb() {
     let s = Server::start(&["--threads", "2"]);
     let mut c = s.conn();
-    let cases: [(&str, Vec<Vec<&str>>, Vec<&str>, &str); 5] = [
+    // (name, setup commands, trigger, db the waiter blocks in)
+    type Case<'a> = (&'a str, Vec<Vec<&'a str>>, Vec<&'a str>, &'a str);
+    let cases: [Case; 5] = [
         (
             "rename",
             vec![vec!["RPUSH", "src", "a"]],
