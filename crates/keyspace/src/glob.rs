@@ -49,7 +49,7 @@ fn as_c_char(b: u8) -> i32 {
 #[inline]
 fn bytes_eq(a: u8, b: u8, nocase: bool) -> bool {
     if nocase {
-        a.to_ascii_lowercase() == b.to_ascii_lowercase()
+        a.eq_ignore_ascii_case(&b)
     } else {
         a == b
     }

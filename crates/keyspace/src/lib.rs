@@ -119,7 +119,8 @@ mod tests {
         ));
         sh.set_expire(h, b"k", 100);
         assert!(sh.get(h, b"k", 50).is_some());
-        assert!(sh.get(h, b"k", 100).is_none());
+        assert!(sh.get(h, b"k", 100).is_some());
+        assert!(sh.get(h, b"k", 101).is_none());
         assert_eq!(sh.expired_log.len(), 1);
         assert!(sh.is_empty());
         assert!(sh.expires.is_empty());

@@ -6,9 +6,9 @@
 //! once: the same hash picks the shard and probes the table.
 
 use crate::sbytes::SBytes;
+use crate::table::KeyTable;
 use crate::value::Value;
 use ahash::RandomState;
-use crate::table::KeyTable;
 use indexmap::map::raw_entry_v1::RawEntryMut;
 use indexmap::map::RawEntryApiV1;
 use indexmap::IndexMap;
@@ -106,7 +106,7 @@ impl Shard {
             return Probe::Missing;
         }
         if let Some(t) = self.expire_of(h, key) {
-            if t <= now_ms {
+            if t < now_ms {
                 self.remove(h, key);
                 self.expired_log.push(SBytes::new(key));
                 return Probe::Missing;
@@ -130,7 +130,7 @@ impl Shard {
     pub fn peek(&self, h: u64, key: &[u8], now_ms: i64) -> Option<&Entry> {
         let e = self.map.find(h, key)?;
         match self.expire_of(h, key) {
-            Some(t) if t <= now_ms => None,
+            Some(t) if t < now_ms => None,
             _ => Some(e),
         }
     }
@@ -237,7 +237,7 @@ impl Shard {
             let Some((k, &t)) = self.expires.get_index(i) else {
                 break;
             };
-            if t <= now_ms {
+            if t < now_ms {
                 let key = k.clone();
                 let h = self.expires.hasher().hash_one(key.as_slice());
                 self.remove(h, &key);

@@ -7,5 +7,5 @@ pub mod parse;
 pub mod reply;
 
 pub use double::{double_to_string, format_double};
-pub use parse::{split_args, Argv, Limits, Parsed, Parser, ProtoError};
+pub use parse::{split_args, Argv, Limits, Parsed, Parser, ProtoError, Unbalanced};
 pub use reply::{Deferred, ReplyBuf};

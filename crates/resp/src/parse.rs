@@ -330,10 +330,14 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
+/// Unbalanced quotes (or a closing quote not followed by a space).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unbalanced;
+
 /// Port of Redis's `sdssplitargs`: the argument grammar of inline commands,
 /// redis-cli and config files. Results are appended to `argv.inline` with
 /// their ranges in `argv.ranges`.
-pub fn split_args(line: &[u8], argv: &mut Argv) -> Result<(), ()> {
+pub fn split_args(line: &[u8], argv: &mut Argv) -> Result<(), Unbalanced> {
     let mut p = 0usize;
     let at = |i: usize| -> u8 { line.get(i).copied().unwrap_or(0) };
     loop {
@@ -360,7 +364,7 @@ pub fn split_args(line: &[u8], argv: &mut Argv) -> Result<(), ()> {
                     continue;
                 }
                 if end {
-                    return Err(());
+                    return Err(Unbalanced);
                 } else if c == b'\\' && p + 1 < line.len() {
                     p += 1;
                     let e = match line[p] {
@@ -374,7 +378,7 @@ pub fn split_args(line: &[u8], argv: &mut Argv) -> Result<(), ()> {
                     argv.inline.push(e);
                 } else if c == b'"' {
                     if p + 1 < line.len() && !is_space(line[p + 1]) {
-                        return Err(());
+                        return Err(Unbalanced);
                     }
                     done = true;
                 } else {
@@ -382,13 +386,13 @@ pub fn split_args(line: &[u8], argv: &mut Argv) -> Result<(), ()> {
                 }
             } else if insq {
                 if end {
-                    return Err(());
+                    return Err(Unbalanced);
                 } else if c == b'\\' && at(p + 1) == b'\'' && p + 1 < line.len() {
                     p += 1;
                     argv.inline.push(b'\'');
                 } else if c == b'\'' {
                     if p + 1 < line.len() && !is_space(line[p + 1]) {
-                        return Err(());
+                        return Err(Unbalanced);
                     }
                     done = true;
                 } else {

@@ -19,6 +19,12 @@ use std::sync::atomic::Ordering;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
 
+/// A set of (db, shard) pairs to lock.
+pub type ShardSet = SmallVec<[(u32, u32); 8]>;
+
+/// Computes the shards a command touches (for `LockKind::Custom`).
+pub type ShardFn = fn(&Keyspace, usize, &[&[u8]]) -> ShardSet;
+
 /// How a command's shards are locked.
 #[derive(Clone, Copy)]
 pub enum LockKind {
@@ -29,7 +35,7 @@ pub enum LockKind {
     /// Stops all other workers for its duration (FLUSHALL, SWAPDB, KEYS...).
     Exclusive,
     /// Computes its own (db, shard) set (MOVE, COPY ... DB).
-    Custom(fn(&Keyspace, usize, &[&[u8]]) -> SmallVec<[(u32, u32); 8]>),
+    Custom(ShardFn),
 }
 
 pub mod cflag {
@@ -678,7 +684,7 @@ pub fn lock_set(
     db: usize,
     cmd: &Command,
     argv: &[&[u8]],
-) -> Result<Option<SmallVec<[(u32, u32); 8]>>, String> {
+) -> Result<Option<ShardSet>, String> {
     let ks = &srv.ks;
     match cmd.lock {
         LockKind::Keys => {
@@ -754,7 +760,6 @@ pub fn invoke(
     }
     let dirty = ctx.ks.dirty;
     let close = ctx.client.close_after_reply;
-    drop(ctx);
     srv.add_dirty(dirty);
     if close {
         Outcome::Close

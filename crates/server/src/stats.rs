@@ -175,7 +175,7 @@ impl Stats {
     /// (ops/sec, input kbps, output kbps) averaged over the samples.
     pub fn instantaneous(&self) -> (u64, f64, f64) {
         let s = self.ops_samples.lock();
-        let n = s.idx.min(16).max(1) as f64;
+        let n = s.idx.clamp(1, 16) as f64;
         let (a, b, c) = s.samples.iter().fold((0.0, 0.0, 0.0), |acc, x| {
             (acc.0 + x.0, acc.1 + x.1, acc.2 + x.2)
         });

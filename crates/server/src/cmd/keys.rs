@@ -251,7 +251,7 @@ fn is_expired(sh: &Shard, key: &[u8], now_ms: i64) -> bool {
         return false;
     }
     let h = sh.map.hasher().hash_one(key);
-    matches!(sh.expire_of(h, key), Some(t) if t <= now_ms)
+    matches!(sh.expire_of(h, key), Some(t) if t < now_ms)
 }
 
 /// Keys in `sh` that are live at `now_ms` (no lazy deletion).
@@ -1016,7 +1016,11 @@ fn ttl_generic(ctx: &mut Ctx, argv: &[&[u8]], ms: bool, absolute: bool) {
         return;
     };
     let t = if absolute { at } else { at - ctx.ks.now }.max(0);
-    ctx.out.int(if ms { t } else { (t + 500) / 1000 });
+    ctx.out.int(if ms {
+        t
+    } else {
+        ((t as i128 + 500) / 1000) as i64
+    });
 }
 
 fn ttl(ctx: &mut Ctx, argv: &[&[u8]]) {
