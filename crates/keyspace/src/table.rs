@@ -150,7 +150,10 @@ mod tests {
         }
         assert_eq!(t.len(), 1000);
         let h = hs.hash_one(&b"key:7"[..]);
-        assert!(matches!(t.find(h, b"key:7").map(|e| &e.value), Some(Value::Int(7))));
+        assert!(matches!(
+            t.find(h, b"key:7").map(|e| &e.value),
+            Some(Value::Int(7))
+        ));
         assert!(t.remove(h, b"key:7").is_some());
         assert!(t.find(h, b"key:7").is_none());
         assert_eq!(t.iter().count(), 999);
