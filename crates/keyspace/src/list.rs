@@ -90,6 +90,16 @@ fn backlen_size(l: usize) -> usize {
     }
 }
 
+/// Length of the entry header Spinel's listpack writes (7-bit groups).
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
 /// `lpBytes` of a listpack holding these entries, as Redis would encode it.
 pub fn redis_lp_bytes(lp: &Listpack) -> usize {
     LP_OVERHEAD + lp.iter().map(redis_entry_size).sum::<usize>()
@@ -614,6 +624,27 @@ impl ListValue {
         l
     }
 
+    /// An empty listpack-encoded list with room for `elems` (no regrowth
+    /// while they are pushed).
+    pub fn with_room_for<'a, I: IntoIterator<Item = &'a [u8]>>(elems: I) -> Self {
+        let bytes = elems
+            .into_iter()
+            .map(|e| e.len() + varint_len(e.len()))
+            .sum();
+        ListValue::Pack(Listpack::with_capacity(bytes))
+    }
+
+    /// Releases a listpack's spare capacity (small lists are many: their
+    /// slack is most of the memory they would waste).
+    pub fn fit(&mut self) {
+        if let ListValue::Pack(lp) = self {
+            let used = lp.bytes();
+            if lp.heap_size() > used + used / 8 + 8 {
+                lp.shrink_to_fit();
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ListValue::Pack(lp) => lp.len(),
@@ -1093,6 +1124,28 @@ mod tests {
         assert_eq!(l.encoding(), "quicklist");
         assert_eq!(l.len(), 3000);
         assert_eq!(l.get(2999), Some(&b"v2999"[..]));
+    }
+
+    #[test]
+    fn presized_lists_fit_exactly() {
+        let elems: Vec<&[u8]> = vec![b"member:1", b"member:2", &[b'x'; 200]];
+        let mut l = ListValue::with_room_for(elems.iter().copied());
+        for e in &elems {
+            l.push(End::Tail, e, DEFAULT_FILL);
+        }
+        let ListValue::Pack(lp) = &l else {
+            panic!("listpack expected");
+        };
+        assert_eq!(lp.heap_size(), lp.bytes());
+        let mut l = ListValue::new();
+        for _ in 0..100 {
+            l.push(End::Head, b"abc", DEFAULT_FILL);
+        }
+        l.fit();
+        let ListValue::Pack(lp) = &l else {
+            panic!("listpack expected");
+        };
+        assert!(lp.heap_size() <= lp.bytes() + lp.bytes() / 8 + 8);
     }
 
     #[test]

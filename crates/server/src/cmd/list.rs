@@ -332,6 +332,7 @@ fn push(ctx: &mut Ctx, argv: &[&[u8]], end: End, xx: bool) {
                 for x in elems {
                     l.push(end, x, fill);
                 }
+                l.fit();
                 let n = l.len();
                 ctx.ks.modified(key);
                 n
@@ -346,11 +347,12 @@ fn push(ctx: &mut Ctx, argv: &[&[u8]], end: End, xx: bool) {
                 ctx.out.int(0);
                 return;
             }
-            let mut l = ListValue::new();
+            let mut l = ListValue::with_room_for(elems.iter().copied());
             l.convert_for_growth(fill, add_bytes, elems.len());
             for x in elems {
                 l.push(end, x, fill);
             }
+            l.fit();
             let n = l.len();
             ctx.ks.set(key, Value::List(Box::new(l)));
             n
