@@ -70,6 +70,7 @@
 //! blocking::wake(ctx, key);
 //! ```
 
+use crate::client::ClientShared;
 use crate::dispatch::{Access, Ctx};
 use crate::hooks::Block;
 use crate::locks::{Locks, ShardGuard};
@@ -175,7 +176,7 @@ enum State {
 
 /// A blocked client.
 pub struct Waiter {
-    pub client_id: u64,
+    pub client: Arc<ClientShared>,
     pub db: usize,
     pub keys: Vec<SBytes>,
     pub resp3: bool,
@@ -189,6 +190,43 @@ pub struct Waiter {
 impl Waiter {
     fn is_live(&self) -> bool {
         self.waiting.load(Ordering::Acquire)
+    }
+
+    /// True when the client has hung up. Its connection task is parked in
+    /// the wait and not reading, so the socket is peeked here: serving a
+    /// dead waiter would lose the element.
+    fn hung_up(&self) -> bool {
+        #[cfg(unix)]
+        {
+            let fd = self.client.fd;
+            if fd < 0 {
+                return false;
+            }
+            let mut b = [0u8; 1];
+            // SAFETY: recv on a descriptor owned by the waiting connection
+            // (open for as long as the wait lasts) into a 1-byte buffer;
+            // MSG_PEEK leaves any data where it is.
+            let n = unsafe {
+                libc::recv(
+                    fd,
+                    b.as_mut_ptr() as *mut libc::c_void,
+                    1,
+                    libc::MSG_PEEK | libc::MSG_DONTWAIT,
+                )
+            };
+            if n == 0 {
+                return true;
+            }
+            if n < 0 {
+                let e = std::io::Error::last_os_error().raw_os_error();
+                return matches!(e, Some(libc::ECONNRESET) | Some(libc::ENOTCONN));
+            }
+            false
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
     }
 }
 
@@ -248,7 +286,7 @@ pub fn block(ctx: &mut Ctx, keys: &[&[u8]], op: Box<dyn Op>, deadline_ms: Option
         }
     }
     let w = Arc::new(Waiter {
-        client_id: ctx.client.id(),
+        client: ctx.client.shared.clone(),
         db,
         keys: uniq.clone(),
         resp3: ctx.client.resp3,
@@ -366,6 +404,32 @@ pub fn key_written(sh: &mut Shard, db: usize, key: &[u8]) {
         return;
     }
     mark_ready(sh, db, key, true);
+}
+
+/// For SWAPDB and other wholesale database changes (run in exclusive
+/// mode): every key of `db` that has waiters and now holds a value is
+/// marked ready and handed to the service thread.
+pub fn db_replaced(locks: &mut Locks, db: usize) {
+    let ks = locks.keyspace();
+    if db >= ks.ndbs() {
+        return;
+    }
+    let now = crate::server::now_ms();
+    for idx in 0..ks.nshards() {
+        let sh = locks.shard(db, idx);
+        if sh.blocked.is_empty() {
+            continue;
+        }
+        let keys: Vec<SBytes> = sh
+            .blocked
+            .keys()
+            .filter(|k| sh.peek(ks.hash(k), k, now).is_some())
+            .cloned()
+            .collect();
+        for k in keys {
+            mark_ready(sh, db, &k, true);
+        }
+    }
 }
 
 /// Called by a write path after adding elements to `key`: serves the key's
@@ -555,6 +619,15 @@ impl<'a> ServeCx<'a> {
             let mut st = next.state.lock();
             if !matches!(*st, State::Waiting(_)) {
                 drop(st);
+                self.unqueue_here(db, idx, key, &next);
+                continue;
+            }
+            if next.hung_up() {
+                // Dead client: drop it and let its connection task finish.
+                next.waiting.store(false, Ordering::Release);
+                *st = State::Gone;
+                drop(st);
+                next.client.request_kill();
                 self.unqueue_here(db, idx, key, &next);
                 continue;
             }
@@ -784,7 +857,11 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel();
         (
             Arc::new(Waiter {
-                client_id: 1,
+                client: crate::client::ClientRegistry::new().new_shared(
+                    "test".into(),
+                    "test".into(),
+                    -1,
+                ),
                 db: 0,
                 keys: vec![SBytes::new(b"k")],
                 resp3: false,

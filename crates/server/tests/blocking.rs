@@ -263,6 +263,22 @@ fn unblock_and_kill() {
 }
 
 #[test]
+fn hung_up_waiters_are_skipped() {
+    let s = Server::start(&["--threads", "2"]);
+    let mut p = s.conn();
+    let gone = park(&s, &["BLPOP", "h", "0"]);
+    settle();
+    let mut w = park(&s, &["BLPOP", "h", "0"]);
+    settle();
+    gone.w.shutdown(std::net::Shutdown::Both).ok();
+    drop(gone);
+    settle();
+    assert_eq!(p.cmd(&["RPUSH", "h", "a", "b"]), ":2\r\n");
+    assert_eq!(w.read_reply(), kv("h", "a"));
+    assert_eq!(p.cmd(&["LRANGE", "h", "0", "-1"]), "*1\r\n$1\r\nb\r\n");
+}
+
+#[test]
 fn every_element_delivered_exactly_once() {
     let s = Server::start(&["--threads", "3"]);
     const PRODUCERS: usize = 3;
