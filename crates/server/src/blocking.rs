@@ -63,7 +63,9 @@
 //!         Served::Done
 //!     }
 //! }
-//! // In BZPOPMIN, after finding every key empty:
+//! // In BZPOPMIN: parse the timeout first (Redis's texts and rounding),
+//! let deadline = match blocking::parse_timeout(argv[argc - 1], ctx.ks.now) { .. };
+//! // ... then, after finding every key empty:
 //! if !blocking::may_block(ctx) { ctx.out.null_array(); return; }
 //! blocking::block(ctx, &keys, Box::new(ZPop { .. }), deadline);
 //! // In ZADD (and every path that adds members), at the end:
@@ -265,6 +267,29 @@ fn same(w: &BlockedWaiter, x: &Arc<Waiter>) -> bool {
 
 fn live(w: &BlockedWaiter) -> bool {
     as_waiter(w).map(|w| w.is_live()).unwrap_or(false)
+}
+
+/// getTimeoutFromObjectOrReply (seconds, fractional): the absolute deadline
+/// in unix ms, None for 0 (wait forever).
+pub fn parse_timeout(a: &[u8], now: i64) -> Result<Option<i64>, &'static str> {
+    let secs =
+        crate::cmd::util::parse_f64(a).ok_or("ERR timeout is not a float or out of range")?;
+    let ms = secs * 1000.0;
+    if ms > i64::MAX as f64 {
+        return Err("ERR timeout is out of range");
+    }
+    let t = ms.ceil();
+    if t < 0.0 {
+        return Err("ERR timeout is negative");
+    }
+    let t = t as i64;
+    if t == 0 {
+        return Ok(None);
+    }
+    if t > i64::MAX - now {
+        return Err("ERR timeout is out of range");
+    }
+    Ok(Some(now + t))
 }
 
 /// False inside MULTI/EXEC and scripts, where blocking commands answer as if
@@ -871,6 +896,23 @@ mod tests {
             }),
             rx,
         )
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout(b"0", 1000), Ok(None));
+        assert_eq!(parse_timeout(b"0.1", 1000), Ok(Some(1100)));
+        assert_eq!(parse_timeout(b"0.0001", 1000), Ok(Some(1001)));
+        assert_eq!(parse_timeout(b"-0.0001", 1000), Ok(None));
+        assert_eq!(parse_timeout(b"-1", 1000), Err("ERR timeout is negative"));
+        assert_eq!(
+            parse_timeout(b"abc", 1000),
+            Err("ERR timeout is not a float or out of range")
+        );
+        assert_eq!(
+            parse_timeout(b"inf", 1000),
+            Err("ERR timeout is out of range")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! serves it.
 
 use crate::blocking::{self, KeyStore, Op, Served};
-use crate::cmd::util::{eq_ic, parse_f64, parse_i64};
+use crate::cmd::util::{eq_ic, parse_i64};
 use crate::dispatch::{CommandTable, Ctx, ERR_NOT_INT, ERR_SYNTAX, WRONGTYPE};
 use crate::notify;
 use spinel_keyspace::list::{End, ListValue, DEFAULT_FILL};
@@ -924,28 +924,6 @@ fn do_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) {
 // ---------------------------------------------------------------------------
 // Blocking variants
 
-/// getTimeoutFromObjectOrReply (seconds, fractional): the absolute deadline
-/// in unix ms, None for 0 (wait forever).
-fn parse_timeout(a: &[u8], now: i64) -> Result<Option<i64>, &'static str> {
-    let secs = parse_f64(a).ok_or("ERR timeout is not a float or out of range")?;
-    let ms = secs * 1000.0;
-    if ms > i64::MAX as f64 {
-        return Err("ERR timeout is out of range");
-    }
-    let t = ms.ceil();
-    if t < 0.0 {
-        return Err("ERR timeout is negative");
-    }
-    let t = t as i64;
-    if t == 0 {
-        return Ok(None);
-    }
-    if t > i64::MAX - now {
-        return Err("ERR timeout is out of range");
-    }
-    Ok(Some(now + t))
-}
-
 /// A blocked BLPOP/BRPOP/BLMPOP.
 struct PopWaiter {
     end: End,
@@ -999,7 +977,7 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], end: End) {
     let Some(&last) = argv.last() else {
         return;
     };
-    let deadline = match parse_timeout(last, ctx.ks.now) {
+    let deadline = match blocking::parse_timeout(last, ctx.ks.now) {
         Ok(d) => d,
         Err(e) => {
             ctx.out.error(e);
@@ -1046,7 +1024,7 @@ fn blmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(req) = parse_mpop(ctx, argv, 2) else {
         return;
     };
-    let deadline = match parse_timeout(argv[1], ctx.ks.now) {
+    let deadline = match blocking::parse_timeout(argv[1], ctx.ks.now) {
         Ok(d) => d,
         Err(e) => {
             ctx.out.error(e);
@@ -1061,7 +1039,7 @@ fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.out.error(ERR_SYNTAX);
         return;
     };
-    let deadline = match parse_timeout(argv[5], ctx.ks.now) {
+    let deadline = match blocking::parse_timeout(argv[5], ctx.ks.now) {
         Ok(d) => d,
         Err(e) => {
             ctx.out.error(e);
@@ -1072,7 +1050,7 @@ fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn brpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let deadline = match parse_timeout(argv[3], ctx.ks.now) {
+    let deadline = match blocking::parse_timeout(argv[3], ctx.ks.now) {
         Ok(d) => d,
         Err(e) => {
             ctx.out.error(e);
@@ -1113,23 +1091,6 @@ fn block_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, deadlin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(parse_timeout(b"0", 1000), Ok(None));
-        assert_eq!(parse_timeout(b"0.1", 1000), Ok(Some(1100)));
-        assert_eq!(parse_timeout(b"0.0001", 1000), Ok(Some(1001)));
-        assert_eq!(parse_timeout(b"-0.0001", 1000), Ok(None));
-        assert_eq!(parse_timeout(b"-1", 1000), Err("ERR timeout is negative"));
-        assert_eq!(
-            parse_timeout(b"abc", 1000),
-            Err("ERR timeout is not a float or out of range")
-        );
-        assert_eq!(
-            parse_timeout(b"inf", 1000),
-            Err("ERR timeout is out of range")
-        );
-    }
 
     #[test]
     fn ranges() {
