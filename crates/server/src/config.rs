@@ -1298,11 +1298,11 @@ fn format_memory(v: u64) -> String {
     const GB: u64 = 1024 * 1024 * 1024;
     const MB: u64 = 1024 * 1024;
     const KB: u64 = 1024;
-    if v != 0 && v % GB == 0 {
+    if v != 0 && v.is_multiple_of(GB) {
         format!("{}gb", v / GB)
-    } else if v != 0 && v % MB == 0 {
+    } else if v != 0 && v.is_multiple_of(MB) {
         format!("{}mb", v / MB)
-    } else if v != 0 && v % KB == 0 {
+    } else if v != 0 && v.is_multiple_of(KB) {
         format!("{}kb", v / KB)
     } else {
         v.to_string()
@@ -1422,7 +1422,7 @@ pub enum Startup {
 
 /// The live configuration. Shared by all threads; every getter is cheap.
 pub struct Config {
-    nums: [AtomicI64; NPARAMS],
+    nums: Box<[AtomicI64; NPARAMS]>,
     strs: RwLock<Vec<Option<Vec<u8>>>>,
     file: Option<String>,
     /// `rename-command <old> <new>` directives, in file order.
@@ -1483,6 +1483,7 @@ fn parse_cobl_canonical(s: &[u8]) -> [(u64, u64, i64); 3] {
 fn default_str(i: usize) -> Option<Vec<u8>> {
     match PARAMS.get(i).map(|p| p.kind) {
         Some(Kind::Str { def, .. }) => def.map(|d| d.as_bytes().to_vec()),
+        Some(Kind::Special(Sp::ReplicaOf)) => None,
         Some(Kind::Special(s)) => Some(
             match s {
                 Sp::Dir => String::new(),
@@ -1532,6 +1533,14 @@ fn split_words(s: &[u8]) -> Vec<&[u8]> {
     s.split(|&c| c == b' ').filter(|t| !t.is_empty()).collect()
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config::new(None)
@@ -1543,7 +1552,7 @@ impl Config {
     pub fn new(file: Option<String>) -> Config {
         let strs = (0..NPARAMS).map(default_str).collect();
         Config {
-            nums: std::array::from_fn(|i| AtomicI64::new(default_num(i))),
+            nums: Box::new(std::array::from_fn(|i| AtomicI64::new(default_num(i)))),
             strs: RwLock::new(strs),
             file,
             renames: Vec::new(),
@@ -1702,7 +1711,7 @@ impl Config {
                 } else {
                     args
                 };
-                if args.len() % 2 != 0 {
+                if !args.len().is_multiple_of(2) {
                     return Err("Invalid save parameters".into());
                 }
                 let mut pairs = Vec::new();
@@ -1731,7 +1740,7 @@ impl Config {
                 Ok(Val::Str(Some(out.into_bytes())))
             }
             Sp::ClientOutputBufferLimit => {
-                if args.len() % 4 != 0 {
+                if !args.len().is_multiple_of(4) {
                     return Err("Wrong number of arguments in buffer limit configuration.".into());
                 }
                 let mut next = parse_cobl_canonical(&self.str_bytes(i).unwrap_or_default());
@@ -3123,5 +3132,866 @@ pub fn from_args(args: &[String]) -> Startup {
             log::log_with_role(b'C', log::Level::Warning, &msg);
             Startup::Exit(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "spinel-config-test-{}-{}-{}",
+            std::process::id(),
+            tag,
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn args(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn load_args(v: &[&str]) -> Result<Config, LoadError> {
+        match load(&args(v), &mut std::io::empty()) {
+            Ok(Ok(c)) => Ok(c),
+            Ok(Err(e)) => panic!("unexpected early exit {:?}", e),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn load_text(text: &str) -> Result<Config, LoadError> {
+        let mut l = Loader::new(None);
+        l.load_string(text.as_bytes())?;
+        Ok(l.cfg)
+    }
+
+    fn fatal(e: LoadError) -> String {
+        String::from_utf8(fatal_report(&e)).unwrap()
+    }
+
+    fn get(c: &Config, name: &str) -> String {
+        c.get_string(name).unwrap()
+    }
+
+    fn set(c: &Config, pairs: &[(&str, &str)]) -> Result<Vec<String>, String> {
+        let p: Vec<(&[u8], &[u8])> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_bytes(), b.as_bytes()))
+            .collect();
+        c.set_many(&p)
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let mut seen = HashSet::new();
+        for p in PARAMS {
+            assert!(seen.insert(p.name), "duplicate {}", p.name);
+            if let Some(a) = p.alias {
+                assert!(seen.insert(a), "duplicate alias {}", a);
+            }
+            assert_eq!(p.name, p.name.to_ascii_lowercase());
+        }
+        // Every default passes its own validation.
+        let c = Config::default();
+        for (i, p) in PARAMS.iter().enumerate() {
+            if matches!(p.kind, Kind::Special(Sp::Dir | Sp::ReplicaOf)) {
+                continue;
+            }
+            let v = c.value_bytes(i);
+            let multi = p.flags & MULTI_ARG != 0;
+            let args: Vec<&[u8]> = if multi {
+                if v.is_empty() {
+                    vec![]
+                } else {
+                    v.split(|&c| c == b' ').collect()
+                }
+            } else {
+                vec![&v[..]]
+            };
+            let parsed = c.parse(i, &args, false);
+            assert!(parsed.is_ok(), "{}: {:?}", p.name, parsed);
+        }
+    }
+
+    #[test]
+    fn defaults_match_redis() {
+        let c = Config::default();
+        // CONFIG GET * of Redis 7.2 (values that do not depend on the host).
+        let expect = [
+            ("port", "6379"),
+            ("bind", "* -::*"),
+            ("protected-mode", "yes"),
+            ("requirepass", ""),
+            ("databases", "16"),
+            ("dbfilename", "dump.rdb"),
+            ("save", "3600 1 300 100 60 10000"),
+            ("appendonly", "no"),
+            ("appendfilename", "appendonly.aof"),
+            ("appenddirname", "appendonlydir"),
+            ("appendfsync", "everysec"),
+            ("maxclients", "10000"),
+            ("timeout", "0"),
+            ("tcp-keepalive", "300"),
+            ("tcp-backlog", "511"),
+            ("loglevel", "notice"),
+            ("logfile", ""),
+            ("pidfile", ""),
+            ("daemonize", "no"),
+            ("hz", "10"),
+            ("proto-max-bulk-len", "536870912"),
+            ("client-query-buffer-limit", "1073741824"),
+            ("busy-reply-threshold", "5000"),
+            ("lua-time-limit", "5000"),
+            ("maxmemory", "0"),
+            ("maxmemory-policy", "noeviction"),
+            ("maxmemory-samples", "5"),
+            ("maxmemory-eviction-tenacity", "10"),
+            ("lfu-log-factor", "10"),
+            ("lfu-decay-time", "1"),
+            ("notify-keyspace-events", ""),
+            ("list-max-listpack-size", "-2"),
+            ("list-max-ziplist-size", "-2"),
+            ("list-compress-depth", "0"),
+            ("hash-max-listpack-entries", "512"),
+            ("hash-max-ziplist-entries", "512"),
+            ("hash-max-listpack-value", "64"),
+            ("set-max-intset-entries", "512"),
+            ("set-max-listpack-entries", "128"),
+            ("set-max-listpack-value", "64"),
+            ("zset-max-listpack-entries", "128"),
+            ("zset-max-listpack-value", "64"),
+            ("stream-node-max-bytes", "4096"),
+            ("stream-node-max-entries", "100"),
+            ("slowlog-log-slower-than", "10000"),
+            ("slowlog-max-len", "128"),
+            ("latency-monitor-threshold", "0"),
+            (
+                "client-output-buffer-limit",
+                "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+            ),
+            ("oom-score-adj-values", "0 200 800"),
+            ("oom-score-adj", "no"),
+            ("latency-tracking-info-percentiles", "50 99 99.9"),
+            ("enable-debug-command", "no"),
+            ("enable-protected-configs", "no"),
+            ("replicaof", ""),
+            ("slaveof", ""),
+            ("slave-read-only", "yes"),
+            ("unixsocketperm", "0"),
+            ("maxmemory-clients", "0"),
+            ("auto-aof-rewrite-min-size", "67108864"),
+            ("repl-backlog-size", "1048576"),
+            ("shutdown-on-sigint", "default"),
+            ("proc-title-template", "{title} {listen-addr} {server-mode}"),
+            ("syslog-ident", "redis"),
+            ("io-threads", "1"),
+            ("lazyfree-lazy-user-flush", "no"),
+        ];
+        for (k, v) in expect {
+            assert_eq!(get(&c, k), v, "{}", k);
+        }
+        assert_eq!(c.threads() as i64, cpu_count());
+        assert_eq!(get(&c, "dir"), c.dir());
+        assert!(c.dir().starts_with('/'));
+        // 196 Redis 7.2 names (with aliases, without hidden ones) + threads.
+        assert_eq!(c.get_matching(&[b"*"]).len(), 197);
+    }
+
+    #[test]
+    fn number_parsers() {
+        assert_eq!(string2ll(b"0"), Some(0));
+        assert_eq!(string2ll(b"-12"), Some(-12));
+        assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            "",
+            "01",
+            "+1",
+            " 1",
+            "1 ",
+            "-0",
+            "9223372036854775808",
+            "1a",
+            "-",
+        ] {
+            assert_eq!(string2ll(bad.as_bytes()), None, "{:?}", bad);
+        }
+        assert_eq!(memtoull(b"1k"), Some(1000));
+        assert_eq!(memtoull(b"1KB"), Some(1024));
+        assert_eq!(memtoull(b"2m"), Some(2_000_000));
+        assert_eq!(memtoull(b"2Mb"), Some(2 * 1024 * 1024));
+        assert_eq!(memtoull(b"1g"), Some(1_000_000_000));
+        assert_eq!(memtoull(b"1gB"), Some(1 << 30));
+        assert_eq!(memtoull(b"100"), Some(100));
+        assert_eq!(memtoull(b"7b"), Some(7));
+        assert_eq!(memtoull(b""), Some(0));
+        assert_eq!(memtoull(b"99999999999999999999999"), Some(u64::MAX));
+        for bad in ["-1", "1.5gb", "1t", "abc", "1 k"] {
+            assert_eq!(memtoull(bad.as_bytes()), None, "{:?}", bad);
+        }
+        assert_eq!(c_strtoll(b"", 10, false), Some(0));
+        assert_eq!(c_strtoll(b" +5", 10, false), Some(5));
+        assert_eq!(c_strtoll(b"5 ", 10, false), None);
+        assert_eq!(c_strtoll(b"  ", 10, false), None);
+        assert_eq!(c_strtoll(b"777", 8, true), Some(0o777));
+        assert_eq!(c_strtoll(b"8", 8, true), None);
+        assert_eq!(
+            c_strtoll(b"99999999999999999999", 10, false),
+            Some(i64::MAX)
+        );
+        assert_eq!(c_strtoll(b"99999999999999999999", 10, true), None);
+    }
+
+    #[test]
+    fn repr_quotes_like_redis() {
+        assert_eq!(repr(b"a\"b"), b"\"a\\\"b\"".to_vec());
+        assert_eq!(
+            repr(b"x\\y\n\r\t\x07\x08\x01\xff"),
+            b"\"x\\\\y\\n\\r\\t\\a\\b\\x01\\xff\"".to_vec()
+        );
+        assert_eq!(repr(b""), b"\"\"".to_vec());
+    }
+
+    #[test]
+    fn config_set_value_errors() {
+        let c = Config::default();
+        let cases = [
+            ("port", "abc", "argument couldn't be parsed into an integer"),
+            ("port", "70000", "argument must be between 0 and 65535 inclusive"),
+            ("timeout", " 1", "argument couldn't be parsed into an integer"),
+            ("timeout", "01", "argument couldn't be parsed into an integer"),
+            ("appendonly", "maybe", "argument must be 'yes' or 'no'"),
+            ("maxmemory", "abc", "argument must be a memory value"),
+            ("maxmemory", "-1", "argument must be a memory value"),
+            (
+                "proto-max-bulk-len",
+                "99999999999999999999999",
+                "argument must be between 1048576 and 9223372036854775807 inclusive",
+            ),
+            (
+                "maxclients",
+                "0",
+                "argument must be between 1 and 4294967295 inclusive",
+            ),
+            (
+                "hash-max-listpack-entries",
+                "-1",
+                "argument must be between 0 and 9223372036854775807 inclusive",
+            ),
+            (
+                "slowlog-max-len",
+                "-1",
+                "argument must be between 0 and 9223372036854775807 inclusive",
+            ),
+            (
+                "slowlog-log-slower-than",
+                "-2",
+                "argument must be between -1 and 9223372036854775807 inclusive",
+            ),
+            (
+                "maxmemory-clients",
+                "200%",
+                "percentage argument must be less or equal to 100",
+            ),
+            (
+                "maxmemory-clients",
+                "x%",
+                "argument must be a memory or percent value",
+            ),
+            (
+                "loglevel",
+                "foo",
+                "argument(s) must be one of the following: debug, verbose, notice, warning, nothing",
+            ),
+            (
+                "shutdown-on-sigint",
+                "save nosave",
+                "shutdown options SAVE and NOSAVE can't be used simultaneously",
+            ),
+            (
+                "shutdown-on-sigint",
+                "foo",
+                "argument(s) must be one of the following: default, save, nosave, now, force",
+            ),
+            (
+                "notify-keyspace-events",
+                "Kq",
+                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+            ),
+            ("save", "100 1 200", "Invalid save parameters"),
+            ("save", "0 1", "Invalid save parameters"),
+            ("save", "100 1  200 2", "Invalid save parameters"),
+            (
+                "client-output-buffer-limit",
+                "master 1 2 3",
+                "Invalid client class specified in buffer limit configuration.",
+            ),
+            (
+                "client-output-buffer-limit",
+                "normal 1 2",
+                "Wrong number of arguments in buffer limit configuration.",
+            ),
+            (
+                "client-output-buffer-limit",
+                "normal x 2 3",
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+            ),
+            (
+                "oom-score-adj-values",
+                "0 200 5000",
+                "Invalid oom-score-adj-values, elements must be between -2000 and 2000.",
+            ),
+            ("oom-score-adj-values", "1 2", "wrong number of arguments"),
+            (
+                "maxmemory-samples",
+                "100",
+                "argument must be between 1 and 64 inclusive",
+            ),
+            (
+                "proc-title-template",
+                "{title} {foo}",
+                "template format is invalid or contains unknown variables",
+            ),
+            (
+                "proc-title-template",
+                "{title} {port",
+                "template format is invalid or contains unknown variables",
+            ),
+            (
+                "cluster-announce-hostname",
+                "a_b",
+                "Hostnames may only contain alphanumeric characters, hyphens or dots",
+            ),
+            ("locale-collate", "xx-nonexistent", "Invalid locale name"),
+            (
+                "latency-tracking-info-percentiles",
+                "50 101",
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]",
+            ),
+            (
+                "latency-tracking-info-percentiles",
+                "a",
+                "Invalid latency-tracking-info-percentiles parameters",
+            ),
+        ];
+        for (name, value, err) in cases {
+            assert_eq!(
+                set(&c, &[(name, value)]),
+                Err(format!(
+                    "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+                    name, err
+                )),
+                "{} {}",
+                name,
+                value
+            );
+        }
+        // Nothing changed.
+        assert_eq!(get(&c, "port"), "6379");
+        assert_eq!(get(&c, "save"), DEFAULT_SAVE);
+    }
+
+    #[test]
+    fn config_set_name_errors() {
+        let c = Config::default();
+        assert_eq!(
+            set(&c, &[("foo", "1"), ("port", "2")]),
+            Err("ERR Unknown option or number of arguments for CONFIG SET - 'foo'".into())
+        );
+        assert_eq!(
+            set(&c, &[("Databases", "2")]),
+            Err("ERR CONFIG SET failed (possibly related to argument 'Databases') - can't set immutable config".into())
+        );
+        assert_eq!(
+            set(&c, &[("dir", "/tmp")]),
+            Err("ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config".into())
+        );
+        assert_eq!(
+            set(&c, &[("dbfilename", "x.rdb")]),
+            Err("ERR CONFIG SET failed (possibly related to argument 'dbfilename') - can't set protected config".into())
+        );
+        assert_eq!(
+            set(&c, &[("port", "7"), ("PORT", "8")]),
+            Err(
+                "ERR CONFIG SET failed (possibly related to argument 'PORT') - duplicate parameter"
+                    .into()
+            )
+        );
+        assert_eq!(
+            set(&c, &[("list-max-ziplist-entries", "1")]),
+            Err("ERR Unknown option or number of arguments for CONFIG SET - 'list-max-ziplist-entries'".into())
+        );
+        // An alias and its primary name are distinct entries (as in Redis).
+        assert!(set(
+            &c,
+            &[("replica-read-only", "yes"), ("slave-read-only", "no")]
+        )
+        .is_ok());
+        assert_eq!(get(&c, "replica-read-only"), "no");
+        // The error names the parameter as registered (alias here).
+        assert_eq!(
+            set(&c, &[("slave-priority", "x")]),
+            Err("ERR CONFIG SET failed (possibly related to argument 'slave-priority') - argument couldn't be parsed into an integer".into())
+        );
+    }
+
+    #[test]
+    fn config_set_normalises_values() {
+        let c = Config::default();
+        let ok = |pairs: &[(&str, &str)]| set(&c, pairs).unwrap();
+        ok(&[("notify-keyspace-events", "KEA")]);
+        assert_eq!(get(&c, "notify-keyspace-events"), "AKE");
+        ok(&[("notify-keyspace-events", "Kdn")]);
+        assert_eq!(get(&c, "notify-keyspace-events"), "dnK");
+        ok(&[("notify-keyspace-events", "KEAmn")]);
+        assert_eq!(get(&c, "notify-keyspace-events"), "AKEm");
+        ok(&[("notify-keyspace-events", "")]);
+        assert_eq!(get(&c, "notify-keyspace-events"), "");
+        ok(&[("maxmemory", "1K")]);
+        assert_eq!(get(&c, "maxmemory"), "1000");
+        assert_eq!(c.maxmemory(), 1000);
+        ok(&[("maxmemory", "")]);
+        assert_eq!(get(&c, "maxmemory"), "0");
+        ok(&[("maxmemory", "99999999999999999999999")]);
+        assert_eq!(get(&c, "maxmemory"), "18446744073709551615");
+        ok(&[("maxmemory", "2gb")]);
+        assert_eq!(c.maxmemory(), 2 << 30);
+        ok(&[("hz", "0")]);
+        assert_eq!(get(&c, "hz"), "1");
+        ok(&[("hz", "1000")]);
+        assert_eq!(c.hz(), 500);
+        ok(&[("maxmemory-clients", "10%")]);
+        assert_eq!(get(&c, "maxmemory-clients"), "10%");
+        ok(&[("oom-score-adj", "relative")]);
+        assert_eq!(get(&c, "oom-score-adj"), "yes");
+        ok(&[("shutdown-on-sigint", "now save")]);
+        assert_eq!(get(&c, "shutdown-on-sigint"), "save now");
+        assert_eq!(c.shutdown_on_sigint(), SHUTDOWN_SAVE | SHUTDOWN_NOW);
+        ok(&[("shutdown-on-sigint", "default now")]);
+        assert_eq!(get(&c, "shutdown-on-sigint"), "now");
+        ok(&[(
+            "client-output-buffer-limit",
+            "normal 1kb 2mb 3 replica 1 2 3",
+        )]);
+        assert_eq!(
+            get(&c, "client-output-buffer-limit"),
+            "normal 1024 2097152 3 slave 1 2 3 pubsub 33554432 8388608 60"
+        );
+        assert_eq!(
+            c.client_output_buffer_limits(),
+            [(1024, 2 << 20, 3), (1, 2, 3), (32 << 20, 8 << 20, 60)]
+        );
+        ok(&[("latency-tracking-info-percentiles", "50 99.90 100")]);
+        assert_eq!(get(&c, "latency-tracking-info-percentiles"), "50 99.9 100");
+        ok(&[("bind", "127.0.0.1 ::1")]);
+        assert_eq!(c.bind(), vec!["127.0.0.1".to_string(), "::1".to_string()]);
+        ok(&[("save", "100 1 200 2")]);
+        assert_eq!(c.save_params(), vec![(100, 1), (200, 2)]);
+        ok(&[("save", "")]);
+        assert_eq!(get(&c, "save"), "");
+        ok(&[("loglevel", "NOTICE")]);
+        assert_eq!(get(&c, "loglevel"), "notice");
+        ok(&[("appendonly", "YES")]);
+        assert_eq!(get(&c, "appendonly"), "yes");
+        ok(&[("requirepass", "secret")]);
+        assert_eq!(c.requirepass(), Some(b"secret".to_vec()));
+        ok(&[("requirepass", "")]);
+        assert_eq!(c.requirepass(), None);
+        assert!(is_sensitive(b"requirepass"));
+        assert!(is_sensitive(b"MASTERAUTH"));
+        assert!(!is_sensitive(b"port"));
+    }
+
+    #[test]
+    fn config_set_reports_changes_and_is_atomic() {
+        let c = Config::default();
+        assert_eq!(
+            set(
+                &c,
+                &[
+                    ("timeout", "5"),
+                    ("maxclients", "10000"),
+                    ("lua-time-limit", "7")
+                ]
+            ),
+            Ok(vec![
+                "timeout".to_string(),
+                "busy-reply-threshold".to_string()
+            ])
+        );
+        assert_eq!(c.timeout(), 5);
+        assert_eq!(c.busy_reply_threshold(), 7);
+        // The second value is invalid: the first is not applied.
+        assert!(set(&c, &[("timeout", "9"), ("port", "x")]).is_err());
+        assert_eq!(c.timeout(), 5);
+        // A failing apply hook restores everything.
+        let p: Vec<(&[u8], &[u8])> = vec![(b"timeout", b"11"), (b"port", b"1234")];
+        let mut calls = Vec::new();
+        let r = c.set_many_ext(&p, false, &mut |n| {
+            calls.push(n.to_string());
+            if n == "port" && c.port() == 1234 {
+                Err("Unable to listen on this port. Check server logs.".into())
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(
+            r,
+            Err("ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.".into())
+        );
+        assert_eq!(c.timeout(), 5);
+        assert_eq!(c.port(), 6379);
+        assert_eq!(calls, vec!["timeout", "port", "timeout", "port"]);
+        // Protected configs under `enable-protected-configs local`.
+        let c = load_text("enable-protected-configs local\n").unwrap();
+        let p: Vec<(&[u8], &[u8])> = vec![(b"dbfilename", b"x.rdb")];
+        assert!(c.set_many_ext(&p, false, &mut |_| Ok(())).is_err());
+        assert!(c.set_many_ext(&p, true, &mut |_| Ok(())).is_ok());
+        assert_eq!(c.dbfilename(), "x.rdb");
+    }
+
+    #[test]
+    fn config_get_patterns() {
+        let c = Config::default();
+        let g = |pats: &[&str]| {
+            let p: Vec<&[u8]> = pats.iter().map(|s| s.as_bytes()).collect();
+            c.get_matching(&p)
+        };
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(g(&["PORT"]), vec![kv("PORT", "6379")]);
+        assert_eq!(g(&["port", "PORT", "po*"]), vec![kv("port", "6379")]);
+        assert_eq!(g(&["nosuch"]), vec![]);
+        assert_eq!(g(&["*slave-read*"]), vec![kv("slave-read-only", "yes")]);
+        assert_eq!(
+            g(&["*-read-only"]),
+            vec![kv("replica-read-only", "yes"), kv("slave-read-only", "yes")]
+        );
+        assert_eq!(g(&["LIST-MAX-*"]).len(), 2);
+        // Hidden parameters need the exact name.
+        assert_eq!(g(&["rdb-key*"]), vec![]);
+        assert_eq!(
+            g(&["rdb-key-save-delay"]),
+            vec![kv("rdb-key-save-delay", "0")]
+        );
+        assert_eq!(g(&["requirepass"]), vec![kv("requirepass", "")]);
+        assert_eq!(
+            g(&["maxmemory-p*", "maxmemory-policy"]),
+            vec![kv("maxmemory-policy", "noeviction")]
+        );
+    }
+
+    #[test]
+    fn typed_getters_and_get_i64() {
+        let c = load_text(
+            "port 7000\nthreads 3\nslowlog-max-len 5\nmaxmemory-policy allkeys-lfu\nunixsocketperm 700\nlfu-decay-time 4\n",
+        )
+        .unwrap();
+        assert_eq!(c.port(), 7000);
+        assert_eq!(c.threads(), 3);
+        assert_eq!(c.slowlog_max_len(), 5);
+        assert_eq!(c.get_i64("slowlog-max-len"), Some(5));
+        assert_eq!(c.get_i64("SLOWLOG-MAX-LEN"), Some(5));
+        assert_eq!(c.get_i64("lfu-decay-time"), Some(4));
+        assert_eq!(c.get_i64("protected-mode"), Some(1));
+        assert_eq!(c.get_i64("dir"), None);
+        assert_eq!(c.get_i64("nosuch"), None);
+        assert_eq!(c.get_bool("protected-mode"), Some(true));
+        assert_eq!(c.get_enum("maxmemory-policy"), Some("allkeys-lfu"));
+        assert_eq!(c.maxmemory_policy(), "allkeys-lfu");
+        assert_eq!(c.unixsocketperm(), 0o700);
+        assert_eq!(get(&c, "unixsocketperm"), "700");
+        assert_eq!(c.loglevel(), "notice");
+        assert_eq!(c.pidfile(), None);
+        assert_eq!(c.replicaof(), None);
+        let c = load_text("replicaof 10.0.0.1 6380\n").unwrap();
+        assert_eq!(c.replicaof(), Some(("10.0.0.1".to_string(), 6380)));
+        assert_eq!(get(&c, "slaveof"), "10.0.0.1 6380");
+    }
+
+    #[test]
+    fn file_syntax() {
+        let c = load_text(
+            "# comment\n\n   port 7001  \r\nPORT 7002\nrequirepass \"a b\\x41\\n\"\nbind 127.0.0.1 ::1\nsave 100 1\nsave 200 2\nsave 300 3\n  # indented comment\nlist-max-ziplist-entries 1\nlua-replicate-commands yes\nrename-command FLUSHALL \"\"\nuser default on nopass ~* +@all\n",
+        )
+        .unwrap();
+        assert_eq!(c.port(), 7002);
+        assert_eq!(c.requirepass(), Some(b"a bA\n".to_vec()));
+        assert_eq!(c.bind(), vec!["127.0.0.1", "::1"]);
+        assert_eq!(get(&c, "save"), "100 1 200 2 300 3");
+        assert_eq!(
+            c.rename_commands(),
+            &[(b"FLUSHALL".to_vec(), Vec::new())][..]
+        );
+        assert_eq!(c.users().len(), 1);
+        // `save ""` clears, later lines append.
+        let c = load_text("save \"\"\nsave 60 1\n").unwrap();
+        assert_eq!(get(&c, "save"), "60 1");
+        let c = load_text("save \"\"\n").unwrap();
+        assert_eq!(get(&c, "save"), "");
+        // bind "" listens nowhere.
+        let c = load_text("bind \"\"\n").unwrap();
+        assert!(c.bind().is_empty());
+        // hz is clamped after loading.
+        let c = load_text("hz 100000\n").unwrap();
+        assert_eq!(c.hz(), 500);
+    }
+
+    #[test]
+    fn file_errors() {
+        let e = load_text("port 7000\nport 1 2\n").unwrap_err();
+        assert_eq!(
+            fatal(e),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.2.4) ***\nReading the configuration file, at line 2\n>>> 'port 1 2'\nwrong number of arguments\n"
+        );
+        let cases = [
+            ("loglevel foo", "argument(s) must be one of the following: debug, verbose, notice, warning, nothing"),
+            ("maxmemory abc", "argument must be a memory value"),
+            ("appendonly maybe", "argument must be 'yes' or 'no'"),
+            ("port 70000", "argument must be between 0 and 65535 inclusive"),
+            ("port \"abc", "Unbalanced quotes in configuration line"),
+            ("nosuch 1", "Bad directive or wrong number of arguments"),
+            ("include", "Bad directive or wrong number of arguments"),
+            ("foo.bar 1 2", "Module config specified without value"),
+            ("unixsocketperm 999", "argument couldn't be parsed as an octal number"),
+            ("replicaof 127.0.0.1 99999", "Invalid master port"),
+            ("replicaof 127.0.0.1", "wrong number of arguments"),
+            ("dbfilename a/b", "dbfilename can't be a path, just a filename"),
+            ("appendfilename \"\"", "appendfilename can't be empty"),
+            ("activedefrag yes", "Active defragmentation cannot be enabled: it requires a Redis server compiled with a modified Jemalloc like the one shipped by default with the Redis source distribution"),
+            ("sentinel monitor x", "sentinel directive while not in sentinel mode"),
+            ("dir /nonexistent-spinel-dir", "No such file or directory"),
+        ];
+        for (line, msg) in cases {
+            let e = load_text(&format!("# x\n{}\n", line)).unwrap_err();
+            assert_eq!(
+                e,
+                LoadError::Fatal {
+                    at: Some((2, line.as_bytes().to_vec())),
+                    msg: msg.to_string()
+                },
+                "{}",
+                line
+            );
+        }
+        // Checks after the whole file have no line.
+        let e = load_text("logfile /nonexistent-spinel-dir/x.log\n").unwrap_err();
+        assert_eq!(
+            fatal(e),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.2.4) ***\nCan't open the log file: No such file or directory\n"
+        );
+        let e = load_text("cluster-enabled yes\nreplicaof 1.2.3.4 5\n").unwrap_err();
+        assert_eq!(
+            e,
+            LoadError::Fatal {
+                at: None,
+                msg: "replicaof directive not allowed in cluster mode".into()
+            }
+        );
+    }
+
+    #[test]
+    fn command_line() {
+        let (o, stdin) = command_line_options(
+            &args(&[
+                "--port",
+                "7",
+                "--save",
+                "",
+                "--bind",
+                "a",
+                "b",
+                "--loglevel",
+                "x y",
+            ]),
+            0,
+        );
+        assert!(!stdin);
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "port \"7\" \nsave \"\" \nbind \"a\" \"b\" \nloglevel \"x y\" "
+        );
+        // `--save` followed by an option or at the end means `save ""`.
+        let (o, _) = command_line_options(&args(&["--save", "--port", "1", "--save"]), 0);
+        assert_eq!(
+            String::from_utf8(o).unwrap(),
+            "save \"\"\nport \"1\" \nsave \"\""
+        );
+        // "--port 6380" as one argument.
+        let (o, _) = command_line_options(&args(&["--port 6380", "--hz", "5"]), 0);
+        assert_eq!(String::from_utf8(o).unwrap(), "port 6380 \nhz \"5\" ");
+        let (_, stdin) = command_line_options(&args(&["--port", "1", "-"]), 0);
+        assert!(stdin);
+
+        let c = load_args(&["--port", "7003", "--save", "", "--maxmemory", "1mb"]).unwrap();
+        assert_eq!(c.port(), 7003);
+        assert_eq!(get(&c, "save"), "");
+        assert_eq!(c.maxmemory(), 1 << 20);
+        assert_eq!(c.config_file(), None);
+
+        let e = load_args(&["--port", "abc"]).unwrap_err();
+        assert_eq!(
+            fatal(e),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.2.4) ***\nReading the configuration file, at line 2\n>>> 'port \"abc\"'\nargument couldn't be parsed into an integer\n"
+        );
+        let e = load_args(&["--nosuch", "1"]).unwrap_err();
+        assert_eq!(
+            fatal(e),
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.2.4) ***\nReading the configuration file, at line 2\n>>> 'nosuch \"1\"'\nBad directive or wrong number of arguments\n"
+        );
+        assert!(matches!(
+            load(&args(&["--version"]), &mut std::io::empty()),
+            Ok(Err(Early::Version))
+        ));
+        assert!(matches!(
+            load(&args(&["-v"]), &mut std::io::empty()),
+            Ok(Err(Early::Version))
+        ));
+        assert!(matches!(
+            load(&args(&["-h"]), &mut std::io::empty()),
+            Ok(Err(Early::Usage))
+        ));
+        assert!(version_line().starts_with("Spinel server v="));
+        // Config from standard input.
+        let mut input: &[u8] = b"port 7004\n";
+        match load(&args(&["-"]), &mut input) {
+            Ok(Ok(c)) => assert_eq!(c.port(), 7004),
+            _ => panic!("stdin config not loaded"),
+        }
+    }
+
+    #[test]
+    fn config_file_and_includes() {
+        let d = tmpdir("inc");
+        let main = d.join("main.conf");
+        std::fs::create_dir_all(d.join("conf.d")).unwrap();
+        std::fs::write(d.join("conf.d/a.conf"), "maxclients 111\n").unwrap();
+        std::fs::write(d.join("conf.d/b.conf"), "maxclients 222\ntimeout 3\n").unwrap();
+        std::fs::write(d.join("conf.d/.hidden.conf"), "timeout 99\n").unwrap();
+        std::fs::write(d.join("inner.conf"), "hz 20\n").unwrap();
+        std::fs::write(
+            &main,
+            format!(
+                "port 7005\ninclude {}/conf.d/*.conf\ninclude {}/inner.conf\ninclude {}/empty.d/*.conf\n",
+                d.display(),
+                d.display(),
+                d.display()
+            ),
+        )
+        .unwrap();
+        let c = load_args(&[main.to_str().unwrap(), "--hz", "30"]).unwrap();
+        assert_eq!(c.port(), 7005);
+        assert_eq!(c.maxclients(), 222);
+        assert_eq!(c.timeout(), 3);
+        assert_eq!(c.hz(), 30);
+        assert_eq!(c.config_file().as_deref(), main.to_str());
+        // An error inside an included file reports that file's line.
+        std::fs::write(d.join("bad.conf"), "# one\nport x\n").unwrap();
+        std::fs::write(&main, format!("port 1\ninclude {}/bad.conf\n", d.display())).unwrap();
+        let e = load_args(&[main.to_str().unwrap()]).unwrap_err();
+        assert_eq!(
+            e,
+            LoadError::Fatal {
+                at: Some((2, b"port x".to_vec())),
+                msg: "argument couldn't be parsed into an integer".into()
+            }
+        );
+        // A missing non-glob include is fatal.
+        std::fs::write(&main, format!("include {}/missing.conf\n", d.display())).unwrap();
+        let e = load_args(&[main.to_str().unwrap()]).unwrap_err();
+        assert_eq!(
+            e,
+            LoadError::Logged(format!(
+                "Fatal error, can't open config file '{}/missing.conf': No such file or directory",
+                d.display()
+            ))
+        );
+        let e = load_args(&[d.join("nope.conf").to_str().unwrap()]).unwrap_err();
+        assert!(
+            matches!(e, LoadError::Logged(m) if m.starts_with("Fatal error, can't open config file"))
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    /// The rewrite of a file like Redis's own test (lines reused in place,
+    /// unknown lines kept, defaults dropped, new lines appended).
+    #[test]
+    fn rewrite_content() {
+        let old = "# top comment\nport 7994\n\n# another\nhash-max-listpack-entries 200\nslaveof 127.0.0.1 1\nsave 100 1\nsave 200 2\n\nmaxmemory 2gb\nloglevel notice\ntimeout 0\nbind 127.0.0.1\nrename-command FLUSHALL \"\"\nhash-max-ziplist-value 100\nbad \"quote\n";
+        let mut l = Loader::new(None);
+        l.load_string(
+            b"port 7994\nhash-max-listpack-entries 200\nsave 100 1\nmaxmemory 2gb\ntimeout 0\nbind 127.0.0.1\n",
+        )
+        .unwrap();
+        let c = l.cfg;
+        set(
+            &c,
+            &[
+                ("maxmemory-policy", "allkeys-lru"),
+                ("notify-keyspace-events", "KA"),
+                ("requirepass", "a\"b"),
+                ("client-output-buffer-limit", "pubsub 64mb 16mb 120"),
+                ("timeout", "5"),
+            ],
+        )
+        .unwrap();
+        let out = String::from_utf8(c.rewrite_content(old.as_bytes())).unwrap();
+        let dir = String::from_utf8(repr(&current_dir_bytes())).unwrap();
+        let expect = format!(
+            "# top comment\nport 7994\n\n# another\nhash-max-listpack-entries 200\n\nsave 100 1\n\nmaxmemory 2gb\nloglevel notice\ntimeout 5\nbind 127.0.0.1\nrename-command FLUSHALL \"\"\nhash-max-ziplist-value 100\n# ??? bad \"quote\n\n# Generated by CONFIG REWRITE\nrequirepass \"a\\\"b\"\nmaxmemory-policy allkeys-lru\ndir {}\nclient-output-buffer-limit pubsub 64mb 16mb 120\nnotify-keyspace-events \"AK\"\nlatency-tracking-info-percentiles 50 99 99.9\n",
+            dir
+        );
+        assert_eq!(out, expect);
+        // Rewriting again: as in Redis, the existing client-output-buffer-limit
+        // line is reused for the first class (normal, at its default) and the
+        // changed pubsub class is appended; everything else is stable.
+        let again = String::from_utf8(c.rewrite_content(out.as_bytes())).unwrap();
+        assert_eq!(
+            again,
+            expect.replace(
+                "client-output-buffer-limit pubsub 64mb 16mb 120\n",
+                "client-output-buffer-limit normal 0 0 0\n"
+            ) + "\nclient-output-buffer-limit pubsub 64mb 16mb 120\n"
+        );
+        // From an empty file.
+        let fresh = String::from_utf8(Config::default().rewrite_content(b"")).unwrap();
+        assert_eq!(
+            fresh,
+            format!(
+                "# Generated by CONFIG REWRITE\ndir {}\nsave 3600 1\nsave 300 100\nsave 60 10000\nlatency-tracking-info-percentiles 50 99 99.9\n",
+                dir
+            )
+        );
+    }
+
+    #[test]
+    fn rewrite_file() {
+        assert_eq!(
+            Config::default().rewrite(),
+            Err("ERR The server is running without a config file".into())
+        );
+        let d = tmpdir("rw");
+        let f = d.join("r.conf");
+        std::fs::write(&f, "# keep me\nport 7010\nappendonly yes\n").unwrap();
+        let c = load_args(&[f.to_str().unwrap()]).unwrap();
+        set(&c, &[("appendonly", "no"), ("maxclients", "50")]).unwrap();
+        c.rewrite().unwrap();
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            text.starts_with("# keep me\nport 7010\nappendonly no\n"),
+            "{}",
+            text
+        );
+        assert!(text.contains("\nmaxclients 50\n"));
+        // The rewritten file loads back to the same values.
+        let c2 = load_args(&[f.to_str().unwrap()]).unwrap();
+        assert_eq!(c2.maxclients(), 50);
+        assert!(!c2.appendonly());
+        assert_eq!(get(&c2, "save"), get(&c, "save"));
+        // No temporary files left behind.
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
