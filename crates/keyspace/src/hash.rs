@@ -20,8 +20,9 @@ use ahash::RandomState;
 use rand::Rng;
 use std::sync::OnceLock;
 
-/// Redis's default `hash-max-listpack-entries`.
-pub const DEFAULT_MAX_LISTPACK_ENTRIES: usize = 128;
+/// Redis's built-in `hash-max-listpack-entries` (the sample redis.conf
+/// sets 128).
+pub const DEFAULT_MAX_LISTPACK_ENTRIES: usize = 512;
 /// Redis's default `hash-max-listpack-value`.
 pub const DEFAULT_MAX_LISTPACK_VALUE: usize = 64;
 
@@ -889,7 +890,10 @@ mod tests {
     use std::collections::{HashMap, HashSet};
 
     fn lim() -> HashLimits {
-        HashLimits::default()
+        HashLimits {
+            max_listpack_entries: 128,
+            max_listpack_value: 64,
+        }
     }
 
     #[test]
