@@ -260,14 +260,14 @@ fn encodings_at_thresholds() {
     // The first member and the count of one SADD pick the starting encoding.
     sadd(&mut c, "d", strs("m", 129));
     assert_eq!(enc(&mut c, "d"), HASHTABLE);
-    sadd(&mut c, "e", std::iter::repeat("a".to_string()).take(129));
+    sadd(&mut c, "e", std::iter::repeat_n("a".to_string(), 129));
     assert_eq!(enc(&mut c, "e"), HASHTABLE);
-    sadd(&mut c, "f", std::iter::repeat("1".to_string()).take(513));
+    sadd(&mut c, "f", std::iter::repeat_n("1".to_string(), 513));
     assert_eq!(enc(&mut c, "f"), HASHTABLE);
-    sadd(&mut c, "g", std::iter::repeat("1".to_string()).take(512));
+    sadd(&mut c, "g", std::iter::repeat_n("1".to_string(), 512));
     assert_eq!(enc(&mut c, "g"), INTSET);
     sadd(&mut c, "g2", ["x".to_string()]);
-    sadd(&mut c, "g2", std::iter::repeat("x".to_string()).take(129));
+    sadd(&mut c, "g2", std::iter::repeat_n("x".to_string(), 129));
     assert_eq!(enc(&mut c, "g2"), HASHTABLE);
     // Removing members never shrinks the encoding.
     c.cmd(&["srem", "l", "n0", "m0", "m1"]);
