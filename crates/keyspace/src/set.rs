@@ -462,19 +462,17 @@ impl SetValue {
         SetValue::new_table(size_hint)
     }
 
-    /// Builds a set from members (e.g. a loader) with Redis's add rules.
+    /// Builds a set from members (e.g. a loader) as SADD would: the first
+    /// member and the count pick the starting encoding, then Redis's add
+    /// rules apply.
     pub fn from_members<'a, I>(members: I, lim: &SetLimits) -> Self
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
-        let mut it = members.into_iter().peekable();
-        let mut s = match it.peek() {
-            Some(first) => SetValue::create(first, 1, lim),
-            None => SetValue::new_intset(),
-        };
-        for m in it {
-            s.add(m, lim);
-        }
+        let members: Vec<&[u8]> = members.into_iter().collect();
+        let first = members.first().copied().unwrap_or_default();
+        let mut s = SetValue::create(first, members.len(), lim);
+        s.add_many(&members, lim);
         s
     }
 
