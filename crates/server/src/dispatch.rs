@@ -278,6 +278,8 @@ pub struct Access<'a> {
     pub db: usize,
     /// Command start time in unix ms (Redis freezes time per command).
     pub now: i64,
+    /// The access clock for new keys and lookups: the LRU clock in seconds,
+    /// or under an LFU policy a fresh LFU value (`evict::initial_clock`).
     pub lru_clock: u32,
     /// Keyspace changes made, for `dirty` / save points.
     pub dirty: u64,
@@ -316,7 +318,7 @@ impl<'a> Access<'a> {
             Some(e) => {
                 bump(&stats.keyspace_hits, 1);
                 if touch {
-                    e.lru = clock;
+                    e.lru = crate::evict::touched(e.lru, clock, now);
                 }
                 Some(e)
             }
@@ -333,7 +335,7 @@ impl<'a> Access<'a> {
         let (now, clock) = (self.now, self.lru_clock);
         let (sh, h) = self.shard_of(key);
         let e = sh.get(h, key, now)?;
-        e.lru = clock;
+        e.lru = crate::evict::touched(e.lru, clock, now);
         Some(e)
     }
 
@@ -359,6 +361,15 @@ impl<'a> Access<'a> {
         let (sh, h) = self.shard_of(key);
         // Drop an expired previous value first so keep_ttl can't resurrect its TTL.
         let _ = sh.probe(h, key, now);
+        // Under LFU an overwritten key keeps (and bumps) its counter.
+        let clock = match crate::evict::lfu_mode() {
+            true => sh
+                .map
+                .find(h, key)
+                .map(|e| crate::evict::lfu_touch(e.lru, now))
+                .unwrap_or(clock),
+            false => clock,
+        };
         let old = sh.insert(h, key, Entry::new(v, clock), keep_ttl);
         sh.touch_watched(key);
         crate::blocking::key_written(sh, db, key);
@@ -585,6 +596,20 @@ fn execute_inner(
         out.error("NOAUTH Authentication required.");
         return Outcome::Done;
     }
+    // maxmemory: evict, or refuse commands that would use more memory.
+    if crate::evict::before_command(srv, client, cmd) {
+        reject(wstats, cmd);
+        if cmd.name == "exec" {
+            let e = crate::evict::abort_exec(srv, client);
+            out.error(&e);
+        } else {
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            out.error(crate::evict::OOM_ERR);
+        }
+        return Outcome::Done;
+    }
     // RESP2 clients in subscribed mode may only run a few commands.
     if !client.resp3
         && client.shared.has_flag(flag::PUBSUB)
@@ -672,6 +697,8 @@ pub fn run_command(
         }
     };
     let outcome = invoke(srv, client, out, argv, cmd, handler, wstats, &mut locks);
+    // Keys this command made ready are served before anyone else can run.
+    crate::blocking::serve_held(srv, &mut locks);
     crate::expire::drain_lazy_expired(srv, &mut locks);
     drop(locks);
     outcome
@@ -744,7 +771,7 @@ pub fn invoke(
             locks,
             db,
             now,
-            lru_clock: lru_clock(now),
+            lru_clock: crate::evict::initial_clock(now),
             dirty: 0,
             stats: wstats,
             no_touch,
@@ -859,7 +886,7 @@ fn after_command(
         .get_i64("slowlog-log-slower-than")
         .unwrap_or(10000);
     if threshold >= 0 && us as i64 >= threshold && !cmd.has(cflag::SKIP_SLOWLOG) {
-        let max = srv.config.get_i64("slowlog-max-len").unwrap_or(128).max(0) as usize;
+        let max = srv.config.slowlog_max_len().max(0) as usize;
         let name = String::from_utf8_lossy(&client.shared.name.lock()).into_owned();
         srv.slowlog
             .lock()

@@ -18,7 +18,7 @@ fn main() {
         log::Level::from_name(&cfg.loglevel()).unwrap_or(log::Level::Notice),
         &cfg.logfile(),
     );
-    let file = args.first().filter(|a| !a.starts_with("--")).cloned();
+    let file = cfg.config_file();
     let srv = startup::build(cfg, file);
     let code = startup::run(srv);
     std::process::exit(code);

@@ -113,7 +113,7 @@ fn transactions_are_isolated_across_threads() {
         let got = r.cmd(&["MGET", "x", "y", "z"]);
         let vals: Vec<&str> = got
             .split("\r\n")
-            .filter(|l| !l.starts_with('*') && !l.starts_with('$'))
+            .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
             .collect();
         assert!(
             vals.windows(2).all(|w| w[0] == w[1]),

@@ -225,6 +225,7 @@ pub fn exec(
         client.block = None;
     }
     client.in_exec = false;
+    crate::blocking::serve_held(srv, &mut locks);
     crate::expire::drain_lazy_expired(srv, &mut locks);
     drop(locks);
     unwatch_all(srv, client);

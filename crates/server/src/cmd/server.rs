@@ -156,6 +156,7 @@ pub fn apply_config_changes(srv: &'static Server, changed: &[String]) {
                     }
                 }
             }
+            "notify-keyspace-events" => crate::notify::refresh(srv),
             "slowlog-max-len" => {
                 let max = srv.config.get_i64("slowlog-max-len").unwrap_or(128).max(0) as usize;
                 let mut sl = srv.slowlog.lock();
