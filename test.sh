@@ -152,5 +152,14 @@ else
   record redispy skipped "SKIP_REDISPY=1" 0
 fi
 
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  # The side-by-side benchmark in smoke mode: proves the script runs and
+  # parses (a few thousand requests); numbers from it mean nothing.
+  run_stage bench-smoke python3 bench/compare.py --smoke --no-valkey --spinel "$SPINEL_BIN"
+  if [ "$STAGE_RC" -eq 0 ]; then finish_test_stage bench-smoke 1 0; else finish_test_stage bench-smoke 0 1; fi
+else
+  record bench-smoke skipped "SKIP_BENCH=1" 0
+fi
+
 summary
 exit "$ANY_FAILED"

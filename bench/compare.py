@@ -126,6 +126,9 @@ def throughput(servers, args):
                               args.keyspace, args.client_cpus)
                     for t, v in r.items():
                         samples[s.name].setdefault(t, []).append(v)
+            for s in servers:
+                if not samples[s.name]:
+                    sys.exit(f"no benchmark results parsed for {s.name}")
             print(f"\n-- value {size} B, pipeline {pipe} --")
             hdr = f"{'test':<28}" + "".join(f"{s.name + ' rps':>16}" for s in servers)
             hdr += f"{'spinel/redis':>14}" + "".join(f"{s.name + ' p50/p99 ms':>26}" for s in servers)
