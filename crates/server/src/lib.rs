@@ -17,6 +17,7 @@ pub mod log;
 pub mod monitor;
 pub mod net;
 pub mod notify;
+pub mod persist;
 pub mod server;
 pub mod slowlog;
 pub mod startup;

@@ -116,7 +116,9 @@ impl Locks {
                 self.guards.len() - 1
             }
         };
-        &mut self.guards[pos].2
+        let g = &mut self.guards[pos];
+        crate::persist::snapshot::touch(g.0 as usize, g.1 as usize, &g.2);
+        &mut g.2
     }
 
     /// Releases a lazily taken shard early (used by walkers such as SCAN that

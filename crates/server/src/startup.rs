@@ -75,6 +75,9 @@ pub fn run(srv: &'static Server) -> i32 {
     crate::notify::refresh(srv);
     crate::info::record_startup_memory();
     log::notice("Server initialized");
+    if !crate::persist::start(srv) {
+        return 1;
+    }
     let workers = match net::start_workers(srv, threads) {
         Ok(w) => w,
         Err(e) => {

@@ -34,5 +34,6 @@ pub fn table() -> CommandTable {
     set::register(&mut t);
     zset::register(&mut t);
     sort::register(&mut t);
+    crate::persist::register(&mut t);
     t
 }

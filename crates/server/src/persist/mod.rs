@@ -1,0 +1,593 @@
+//! RDB persistence (Redis 7.2's version 11 format): SAVE, BGSAVE, the
+//! start-up load, save points, the final save at SHUTDOWN, DEBUG RELOAD,
+//! and DUMP / RESTORE payloads.
+//!
+//! Point-in-time images without fork (DESIGN §2): a save starts by locking
+//! every shard of every database in ascending order (the same order all
+//! commands use), which is an instant at which no command is half-done.
+//! SAVE and DEBUG RELOAD serialize while still holding them. BGSAVE marks
+//! every shard "pending" at that instant and lets go; a background thread
+//! then saves the shards one by one, and [`snapshot::touch`], run when a
+//! command gets hold of a pending shard, first serializes that shard's
+//! untouched contents into the snapshot (copy-on-write per shard). Peak
+//! extra memory is the serialized form of the shards written to during the
+//! save.
+
+pub mod crc64;
+pub mod encodings;
+pub mod lzf;
+pub mod rdb;
+pub mod snapshot;
+
+use crate::cmd::util::{eq_ic, parse_i64};
+use crate::dispatch::{lru_clock, CommandTable, Ctx, Handler, LockKind, ERR_NOT_INT, ERR_SYNTAX};
+use crate::log;
+use crate::notify;
+use crate::server::{now_ms, Server};
+use parking_lot::MutexGuard;
+use rdb::{LoadError, LoadLimits};
+use spinel_keyspace::hash::HashLimits;
+use spinel_keyspace::set::SetLimits;
+use spinel_keyspace::{Entry, Shard};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Once;
+
+/// Persistence status shown by `INFO persistence`.
+pub struct State {
+    pub bgsave_in_progress: AtomicBool,
+    pub bgsave_started_ms: AtomicI64,
+    pub last_bgsave_ok: AtomicBool,
+    pub last_bgsave_time_sec: AtomicI64,
+    pub last_bgsave_try: AtomicI64,
+    pub saves: AtomicU64,
+    pub last_load_loaded: AtomicU64,
+    pub last_load_expired: AtomicU64,
+    pub bgsave_scheduled: AtomicBool,
+}
+
+pub static STATE: State = State {
+    bgsave_in_progress: AtomicBool::new(false),
+    bgsave_started_ms: AtomicI64::new(0),
+    last_bgsave_ok: AtomicBool::new(true),
+    last_bgsave_time_sec: AtomicI64::new(-1),
+    last_bgsave_try: AtomicI64::new(0),
+    saves: AtomicU64::new(0),
+    last_load_loaded: AtomicU64::new(0),
+    last_load_expired: AtomicU64::new(0),
+    bgsave_scheduled: AtomicBool::new(false),
+};
+
+static HOOKS: Once = Once::new();
+
+pub fn register(t: &mut CommandTable) {
+    let none = Some(LockKind::None);
+    t.add_lock("save", save_cmd as Handler, none);
+    t.add_lock("bgsave", bgsave_cmd as Handler, none);
+    t.add("dump", dump_cmd);
+    t.add("restore", restore_cmd);
+    HOOKS.call_once(|| {
+        crate::cmd::server::DEBUG_SUBCOMMANDS
+            .lock()
+            .push(("reload", debug_reload as Handler));
+        crate::info::register_fields("persistence", persistence_fields);
+        crate::startup::SHUTDOWN_HOOKS.lock().push(shutdown_hook);
+    });
+}
+
+// ------------------------------------------------------------------ settings
+
+fn compression(srv: &Server) -> bool {
+    srv.config.get_bool("rdbcompression").unwrap_or(true)
+}
+
+fn checksum(srv: &Server) -> bool {
+    srv.config.get_bool("rdbchecksum").unwrap_or(true)
+}
+
+/// The RDB file (relative to `dir`, the working directory).
+pub fn rdb_path(srv: &Server) -> String {
+    srv.config.dbfilename()
+}
+
+fn cfg_usize(srv: &Server, name: &str, def: usize) -> usize {
+    srv.config
+        .get_i64(name)
+        .filter(|v| *v >= 0)
+        .map(|v| v as usize)
+        .unwrap_or(def)
+}
+
+pub fn load_limits(srv: &Server) -> LoadLimits {
+    let h = HashLimits::default();
+    let s = SetLimits::default();
+    LoadLimits {
+        list_fill: srv
+            .config
+            .get_i64("list-max-listpack-size")
+            .unwrap_or(spinel_keyspace::list::DEFAULT_FILL),
+        hash: HashLimits {
+            max_listpack_entries: cfg_usize(
+                srv,
+                "hash-max-listpack-entries",
+                h.max_listpack_entries,
+            ),
+            max_listpack_value: cfg_usize(srv, "hash-max-listpack-value", h.max_listpack_value),
+        },
+        set: SetLimits {
+            max_intset_entries: cfg_usize(srv, "set-max-intset-entries", s.max_intset_entries),
+            max_listpack_entries: cfg_usize(
+                srv,
+                "set-max-listpack-entries",
+                s.max_listpack_entries,
+            ),
+            max_listpack_value: cfg_usize(srv, "set-max-listpack-value", s.max_listpack_value),
+        },
+        zset: crate::cmd::zset::limits_of(srv),
+    }
+}
+
+// ------------------------------------------------------------------ saving
+
+/// Every shard of every database, locked in ascending (db, shard) order.
+pub type AllShards = Vec<MutexGuard<'static, Shard>>;
+
+pub fn lock_all(srv: &'static Server) -> AllShards {
+    let mut v = Vec::with_capacity(srv.ks.ndbs() * srv.ks.nshards());
+    for db in srv.ks.dbs.iter() {
+        for s in db.shards.iter() {
+            v.push(s.lock());
+        }
+    }
+    v
+}
+
+/// Receives the bytes of a file being written.
+type Emit<'a> = dyn FnMut(&[u8]) -> std::io::Result<()> + 'a;
+
+/// Writes `out` to `temp-<pid>.rdb`, fsyncs, renames over the RDB file.
+fn write_file_atomically(
+    srv: &Server,
+    fill: &mut dyn FnMut(&mut Emit) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let tmp = format!("temp-{}.rdb", std::process::id());
+    let res = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        fill(&mut |b: &[u8]| w.write_all(b))?;
+        w.flush()?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, rdb_path(srv))
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// The RDB image of the locked shards, streamed through `emit`.
+fn serialize_locked(srv: &Server, shards: &AllShards, emit: &mut Emit) -> std::io::Result<()> {
+    let compress = compression(srv);
+    let sum = checksum(srv);
+    let mut crc = 0u64;
+    let mut buf = Vec::with_capacity(1 << 16);
+    rdb::write_header(
+        &mut buf,
+        crate::server::VERSION,
+        now_ms() / 1000,
+        crate::info::used_memory(),
+    );
+    let n = srv.ks.nshards();
+    for db in 0..srv.ks.ndbs() {
+        let part = shards.get(db * n..(db + 1) * n).unwrap_or(&[]);
+        let keys: usize = part.iter().map(|s| s.len()).sum();
+        if keys == 0 {
+            continue;
+        }
+        let expires: usize = part.iter().map(|s| s.expires.len()).sum();
+        rdb::write_db_header(&mut buf, db, keys, expires);
+        for sh in part {
+            rdb::write_shard(&mut buf, sh, compress);
+            if buf.len() >= 1 << 16 {
+                if sum {
+                    crc = crc64::crc64(crc, &buf);
+                }
+                emit(&buf)?;
+                buf.clear();
+            }
+        }
+    }
+    if sum {
+        crc = crc64::crc64(crc, &buf);
+    }
+    rdb::write_trailer(&mut buf, crc, sum);
+    emit(&buf)
+}
+
+fn saved_ok(srv: &Server, dirty_at_start: u64) {
+    let d = srv.dirty.load(Ordering::Relaxed);
+    srv.dirty
+        .store(d.saturating_sub(dirty_at_start), Ordering::Relaxed);
+    srv.lastsave.store(now_ms() / 1000, Ordering::Relaxed);
+    STATE.saves.fetch_add(1, Ordering::Relaxed);
+}
+
+/// `rdbSave` with every shard already locked.
+pub fn save_with(srv: &'static Server, shards: &AllShards) -> std::io::Result<()> {
+    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let r = write_file_atomically(srv, &mut |emit| serialize_locked(srv, shards, emit));
+    match &r {
+        Ok(()) => {
+            log::notice("DB saved on disk");
+            saved_ok(srv, dirty);
+            STATE.last_bgsave_ok.store(true, Ordering::Relaxed);
+        }
+        Err(e) => {
+            log::warning(&format!("Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {}",
+                std::process::id(), srv.config.dir(), e));
+        }
+    }
+    r
+}
+
+/// A foreground save (SAVE, SHUTDOWN, save on FLUSHALL).
+pub fn save(srv: &'static Server) -> std::io::Result<()> {
+    let shards = lock_all(srv);
+    save_with(srv, &shards)
+}
+
+fn save_cmd(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    if STATE.bgsave_in_progress.load(Ordering::Acquire) {
+        ctx.out.error("ERR Background save already in progress");
+        return;
+    }
+    match save(ctx.srv) {
+        Ok(()) => ctx.out.ok(),
+        Err(_) => ctx.out.error("ERR"),
+    }
+}
+
+fn bgsave_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let schedule = match argv.len() {
+        1 => false,
+        2 if eq_ic(argv[1], "schedule") => true,
+        _ => {
+            ctx.out.error(ERR_SYNTAX);
+            return;
+        }
+    };
+    let _ = schedule;
+    if STATE.bgsave_in_progress.load(Ordering::Acquire) {
+        ctx.out.error("ERR Background save already in progress");
+        return;
+    }
+    if snapshot::start_bgsave(ctx.srv) {
+        ctx.out.simple("Background saving started");
+    } else {
+        ctx.out.error("ERR Background save already in progress");
+    }
+}
+
+/// SHUTDOWN: save when save points are configured (or SHUTDOWN SAVE),
+/// unless NOSAVE.
+fn shutdown_hook(srv: &'static Server, nosave: bool) {
+    let forced = crate::startup::SHUTDOWN_SAVE.load(Ordering::Relaxed);
+    if nosave || (!forced && srv.config.save_params().is_empty()) {
+        return;
+    }
+    snapshot::wait_bgsave();
+    log::notice("Saving the final RDB snapshot before exiting.");
+    if save(srv).is_err() {
+        log::warning("Error trying to save the DB, can't exit.");
+    }
+}
+
+/// Redis calls this after FLUSHALL: with save points configured, the
+/// (now empty) dataset is saved right away.
+pub fn after_flushall(srv: &'static Server) {
+    if !srv.config.save_params().is_empty() && !STATE.bgsave_in_progress.load(Ordering::Acquire) {
+        let _ = save(srv);
+    }
+}
+
+// ------------------------------------------------------------------ loading
+
+fn describe(path: &str, e: &LoadError) -> Vec<String> {
+    match e {
+        LoadError::Short(off) => vec![
+            format!(
+                "Internal error in RDB reading offset {} of file {} -> Unexpected EOF reading RDB file",
+                off, path
+            ),
+            "Short read or OOM loading DB. Unrecoverable error, aborting now.".to_string(),
+        ],
+        LoadError::Corrupt(off, msg) => vec![
+            format!(
+                "Internal error in RDB reading offset {} of file {} -> {}",
+                off, path, msg
+            ),
+            "Terminating server after rdb file reading failure.".to_string(),
+        ],
+        LoadError::Unsupported(off, msg) => vec![
+            format!("{} (file {}, offset {})", msg, path, off),
+            "Terminating server after rdb file reading failure.".to_string(),
+        ],
+    }
+}
+
+/// Loads an RDB image into the keyspace, locking one shard per key.
+/// Existing keys are an error (the keyspace is expected empty).
+fn load_bytes(
+    srv: &'static Server,
+    bytes: &[u8],
+    shards: Option<&mut AllShards>,
+) -> Result<rdb::LoadSummary, LoadError> {
+    let lim = load_limits(srv);
+    let now = now_ms();
+    let clock = lru_clock(now);
+    let ks = &srv.ks;
+    let n = ks.nshards();
+    let mut held = shards;
+    let mut sink = |db: usize, key: Vec<u8>, v: spinel_keyspace::Value, exp: Option<i64>| {
+        let h = ks.hash(&key);
+        let idx = ks.shard_of(h);
+        let mut own;
+        let sh: &mut Shard = match held.as_deref_mut() {
+            Some(all) => match all.get_mut(db * n + idx) {
+                Some(g) => g,
+                None => return Err("bad shard".to_string()),
+            },
+            None => match ks.dbs.get(db).and_then(|d| d.shards.get(idx)) {
+                Some(m) => {
+                    own = m.lock();
+                    &mut own
+                }
+                None => return Err("bad shard".to_string()),
+            },
+        };
+        if sh.map.contains(h, &key) {
+            return Err(format!(
+                "RDB has duplicated key '{}' in DB {}",
+                String::from_utf8_lossy(&key),
+                db
+            ));
+        }
+        sh.insert(h, &key, Entry::new(v, clock), false);
+        if let Some(t) = exp {
+            sh.set_expire(h, &key, t);
+        }
+        Ok(())
+    };
+    let mut logf = |m: &str| log::notice(m);
+    let r = rdb::load(bytes, &lim, ks.ndbs(), now, &mut sink, &mut logf);
+    if let Ok(s) = &r {
+        STATE.last_load_loaded.store(s.loaded, Ordering::Relaxed);
+        STATE.last_load_expired.store(s.expired, Ordering::Relaxed);
+    }
+    r
+}
+
+/// Start-up: loads `dir`/`dbfilename` when it exists and starts the save
+/// point checker. False means start-up must stop (the reason is logged).
+pub fn start(srv: &'static Server) -> bool {
+    let path = rdb_path(srv);
+    let t0 = std::time::Instant::now();
+    match std::fs::read(&path) {
+        Ok(bytes) => match load_bytes(srv, &bytes, None) {
+            Ok(s) => {
+                log::notice(&format!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                    s.loaded, s.expired
+                ));
+                log::notice(&format!(
+                    "DB loaded from disk: {:.3} seconds",
+                    t0.elapsed().as_secs_f64()
+                ));
+            }
+            Err(e) => {
+                for line in describe(&path, &e) {
+                    log::warning(&line);
+                }
+                return false;
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            log::warning(&format!(
+                "Fatal error loading the DB {}: {}. Exiting.",
+                path, e
+            ));
+            return false;
+        }
+    }
+    let _ = std::thread::Builder::new()
+        .name("spinel-save".into())
+        .spawn(move || snapshot::save_point_loop(srv));
+    true
+}
+
+/// DEBUG RELOAD: save, empty the keyspace, load the file back, all while
+/// every shard is held.
+fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let mut save_first = true;
+    for a in argv.iter().skip(2) {
+        if eq_ic(a, "nosave") {
+            save_first = false;
+        } else if !(eq_ic(a, "merge") || eq_ic(a, "noflush")) {
+            ctx.out
+                .error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+            return;
+        }
+    }
+    snapshot::wait_bgsave();
+    let mut shards = lock_all(srv);
+    if save_first && save_with(srv, &shards).is_err() {
+        ctx.out.error("ERR Error trying to save the DB");
+        return;
+    }
+    for sh in shards.iter_mut() {
+        let (old, _) = sh.take_all();
+        drop(old);
+    }
+    let bytes = match std::fs::read(rdb_path(srv)) {
+        Ok(b) => b,
+        Err(_) => {
+            ctx.out
+                .error("ERR Error trying to load the RDB dump, check server logs.");
+            return;
+        }
+    };
+    match load_bytes(srv, &bytes, Some(&mut shards)) {
+        Ok(_) => {
+            log::notice("DB reloaded by DEBUG RELOAD");
+            ctx.out.ok();
+        }
+        Err(e) => {
+            for line in describe(&rdb_path(srv), &e) {
+                log::warning(&line);
+            }
+            ctx.out
+                .error("ERR Error trying to load the RDB dump, check server logs.");
+        }
+    }
+}
+
+// ------------------------------------------------------------------ DUMP / RESTORE
+
+fn dump_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let compress = compression(ctx.srv);
+    match ctx.ks.get(argv[1]) {
+        None => ctx.out.null(),
+        Some(e) => {
+            let p = rdb::dump_payload(&e.value, compress);
+            ctx.out.bulk(&p);
+        }
+    }
+}
+
+fn restore_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let key = argv[1];
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut j = 4;
+    while j < argv.len() {
+        let a = argv[j];
+        let additional = argv.len() - j - 1;
+        if eq_ic(a, "replace") {
+            replace = true;
+        } else if eq_ic(a, "absttl") {
+            absttl = true;
+        } else if eq_ic(a, "idletime") && additional >= 1 && freq.is_none() {
+            j += 1;
+            match parse_i64(argv[j]) {
+                None => return ctx.out.error(ERR_NOT_INT),
+                Some(v) if v < 0 => {
+                    return ctx.out.error("ERR Invalid IDLETIME value, must be >= 0")
+                }
+                Some(v) => idle = Some(v),
+            }
+        } else if eq_ic(a, "freq") && additional >= 1 && idle.is_none() {
+            j += 1;
+            match parse_i64(argv[j]) {
+                None => return ctx.out.error(ERR_NOT_INT),
+                Some(v) if !(0..=255).contains(&v) => {
+                    return ctx
+                        .out
+                        .error("ERR Invalid FREQ value, must be >= 0 and <= 255")
+                }
+                Some(v) => freq = Some(v),
+            }
+        } else {
+            return ctx.out.error(ERR_SYNTAX);
+        }
+        j += 1;
+    }
+    if !replace && ctx.ks.exists(key) {
+        return ctx.out.error("BUSYKEY Target key name already exists.");
+    }
+    let mut ttl = match parse_i64(argv[2]) {
+        None => return ctx.out.error(ERR_NOT_INT),
+        Some(t) if t < 0 => return ctx.out.error("ERR Invalid TTL value, must be >= 0"),
+        Some(t) => t,
+    };
+    let Some(body) = rdb::verify_payload(argv[3]) else {
+        return ctx
+            .out
+            .error("ERR DUMP payload version or checksum are wrong");
+    };
+    let value = match rdb::read_payload(body, &load_limits(ctx.srv)) {
+        Ok(v) => v,
+        Err(_) => return ctx.out.error("ERR Bad data format"),
+    };
+    let deleted = replace && ctx.ks.delete(key);
+    let now = ctx.ks.now;
+    if ttl > 0 && !absttl {
+        ttl = ttl.saturating_add(now);
+    }
+    if ttl > 0 && ttl <= now {
+        if deleted {
+            ctx.ks.notify(notify::GENERIC, "del", key);
+            ctx.ks.add_dirty(1);
+        }
+        return ctx.out.ok();
+    }
+    ctx.ks.set(key, value);
+    if ttl > 0 {
+        ctx.ks.set_expire(key, ttl);
+    }
+    // The access clock is not restored from IDLETIME / FREQ (validated only).
+    let _ = (idle, freq);
+    ctx.ks.notify(notify::GENERIC, "restore", key);
+    ctx.ks.add_dirty(1);
+    ctx.out.ok();
+}
+
+// ------------------------------------------------------------------ INFO
+
+fn persistence_fields(srv: &'static Server) -> crate::info::Fields {
+    let kv = |k: &str, v: String| (k.to_string(), v);
+    let in_prog = STATE.bgsave_in_progress.load(Ordering::Relaxed);
+    let cur = if in_prog {
+        (now_ms() - STATE.bgsave_started_ms.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
+    vec![
+        kv(
+            "rdb_changes_since_last_save",
+            srv.dirty.load(Ordering::Relaxed).to_string(),
+        ),
+        kv("rdb_bgsave_in_progress", (in_prog as u8).to_string()),
+        kv(
+            "rdb_last_save_time",
+            srv.lastsave.load(Ordering::Relaxed).to_string(),
+        ),
+        kv(
+            "rdb_last_bgsave_status",
+            if STATE.last_bgsave_ok.load(Ordering::Relaxed) {
+                "ok".into()
+            } else {
+                "err".into()
+            },
+        ),
+        kv(
+            "rdb_last_bgsave_time_sec",
+            STATE
+                .last_bgsave_time_sec
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
+        kv("rdb_current_bgsave_time_sec", cur.to_string()),
+        kv("rdb_saves", STATE.saves.load(Ordering::Relaxed).to_string()),
+        kv(
+            "rdb_last_load_keys_expired",
+            STATE.last_load_expired.load(Ordering::Relaxed).to_string(),
+        ),
+        kv(
+            "rdb_last_load_keys_loaded",
+            STATE.last_load_loaded.load(Ordering::Relaxed).to_string(),
+        ),
+    ]
+}
