@@ -54,6 +54,7 @@ pub fn cron_loop(srv: &'static Server) {
         }
         crate::stats::sample_ops(srv);
         crate::info::sample_memory();
+        crate::evict::cron(srv);
         if !crate::cmd::server::ACTIVE_EXPIRE.load(Ordering::Relaxed) {
             continue;
         }

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod cmdmeta;
 pub mod config;
 pub mod dispatch;
+pub mod evict;
 pub mod expire;
 pub mod hooks;
 pub mod info;
