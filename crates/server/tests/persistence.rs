@@ -600,3 +600,46 @@ fn bgsave_is_point_in_time_while_writing() {
     assert_eq!(after, 0, "writes after BGSAVE started leaked into the file");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn save_points_and_shutdown_save() {
+    let dir = temp_dir("savepoints");
+    let sp = Proc::spinel(&dir, &["--save", "1", "1"]);
+    let mut c = sp.conn();
+    qs(&mut c, &["SET", "a", "1"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info =
+            String::from_utf8_lossy(&bytes(qs(&mut c, &["INFO", "persistence"]))).into_owned();
+        if info.contains("rdb_changes_since_last_save:0") && dir.join("dump.rdb").exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "save point never fired: {}",
+            info
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SHUTDOWN saves when save points are set.
+    qs(&mut c, &["SET", "b", "2"]);
+    let _ = qs(&mut c, &["SHUTDOWN"]);
+    drop(c);
+    drop(sp);
+    let sp = Proc::spinel(&dir, &[]);
+    let mut c = sp.conn();
+    assert_eq!(bytes(qs(&mut c, &["GET", "b"])), b"2");
+    // RESTORE IDLETIME sets the access clock.
+    let p = bytes(qs(&mut c, &["DUMP", "b"]));
+    assert_eq!(
+        q(
+            &mut c,
+            &[b"RESTORE", b"b", b"0", &p, b"REPLACE", b"IDLETIME", b"100"]
+        ),
+        RV::Okay
+    );
+    assert!(
+        matches!(qs(&mut c, &["OBJECT", "IDLETIME", "b"]), RV::Int(t) if (100..=101).contains(&t))
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -257,9 +257,16 @@ fn bgsave_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    let _ = schedule;
     if STATE.bgsave_in_progress.load(Ordering::Acquire) {
         ctx.out.error("ERR Background save already in progress");
+        return;
+    }
+    if ctx.ks.locks.is_exclusive() {
+        // Inside EXEC (Redis: server.in_exec) the save starts from the
+        // save-point checker once the transaction's locks are released.
+        let _ = schedule;
+        STATE.bgsave_scheduled.store(true, Ordering::Release);
+        ctx.out.simple("Background saving scheduled");
         return;
     }
     if snapshot::start_bgsave(ctx.srv) {
@@ -283,11 +290,31 @@ fn shutdown_hook(srv: &'static Server, nosave: bool) {
     }
 }
 
-/// Redis calls this after FLUSHALL: with save points configured, the
-/// (now empty) dataset is saved right away.
+/// Redis saves right after FLUSHALL when save points are configured. The
+/// caller (FLUSHALL, which stops every other worker) has just emptied the
+/// keyspace, so the image is the empty one; nothing is locked here, which
+/// makes this safe to call while the caller still holds shards.
 pub fn after_flushall(srv: &'static Server) {
-    if !srv.config.save_params().is_empty() && !STATE.bgsave_in_progress.load(Ordering::Acquire) {
-        let _ = save(srv);
+    if srv.config.save_params().is_empty() || STATE.bgsave_in_progress.load(Ordering::Acquire) {
+        return;
+    }
+    let dirty = srv.dirty.load(Ordering::Relaxed);
+    let sum = checksum(srv);
+    let r = write_file_atomically(srv, &mut |emit| {
+        let mut buf = Vec::new();
+        rdb::write_header(
+            &mut buf,
+            crate::server::VERSION,
+            now_ms() / 1000,
+            crate::info::used_memory(),
+        );
+        let crc = if sum { crc64::crc64(0, &buf) } else { 0 };
+        rdb::write_trailer(&mut buf, crc, sum);
+        emit(&buf)
+    });
+    if r.is_ok() {
+        log::notice("DB saved on disk");
+        saved_ok(srv, dirty);
     }
 }
 
@@ -421,6 +448,12 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     }
+    if ctx.ks.locks.is_exclusive() {
+        // Inside EXEC the transaction already holds shards of its own.
+        ctx.out
+            .error("ERR DEBUG RELOAD is not supported inside a transaction");
+        return;
+    }
     snapshot::wait_bgsave();
     let mut shards = lock_all(srv);
     if save_first && save_with(srv, &shards).is_err() {
@@ -537,8 +570,26 @@ fn restore_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     if ttl > 0 {
         ctx.ks.set_expire(key, ttl);
     }
-    // The access clock is not restored from IDLETIME / FREQ (validated only).
-    let _ = (idle, freq);
+    // objectSetLRUOrLFU: FREQ applies under an LFU policy, IDLETIME otherwise.
+    let lfu = ctx.srv.config.maxmemory_policy().ends_with("-lfu");
+    let clock = ctx.ks.lru_clock;
+    let lru = match (freq, idle) {
+        (Some(f), _) if lfu => Some(((((now / 1000 / 60) & 0xFFFF) as u32) << 8) | f as u32),
+        (None, Some(i)) if !lfu => {
+            const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
+            let mut abs = clock as i64 - i;
+            if abs < 0 {
+                abs = (clock as i64 + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX;
+            }
+            Some(abs as u32)
+        }
+        _ => None,
+    };
+    if let Some(l) = lru {
+        if let Some(e) = ctx.ks.get_write(key) {
+            e.lru = l;
+        }
+    }
     ctx.ks.notify(notify::GENERIC, "restore", key);
     ctx.ks.add_dirty(1);
     ctx.out.ok();
