@@ -18,6 +18,7 @@ pub mod log;
 pub mod monitor;
 pub mod net;
 pub mod notify;
+pub mod script;
 pub mod persist;
 pub mod server;
 pub mod slowlog;

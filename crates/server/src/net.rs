@@ -337,6 +337,10 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                                 return Ok(());
                             }
                         }
+                        if crate::script::busy_intercept(srv, &mut client, &mut out, &sl) {
+                            consumed += used;
+                            continue;
+                        }
                         let outcome = dispatch::execute(srv, &mut client, &mut out, &sl);
                         let blocked = crate::hooks::take_block(&mut client);
                         drop(sl);

@@ -34,6 +34,7 @@ pub fn table() -> CommandTable {
     set::register(&mut t);
     zset::register(&mut t);
     sort::register(&mut t);
+    crate::script::register(&mut t);
     crate::persist::register(&mut t);
     t
 }
