@@ -565,7 +565,8 @@ fn bgsave_info_and_debug_reload() {
 #[test]
 fn bgsave_is_point_in_time_while_writing() {
     let dir = temp_dir("bgsave-pit");
-    let sp = Proc::spinel(&dir, &[]);
+    // 50us per key: the save takes about a second while the writes go on.
+    let sp = Proc::spinel(&dir, &["--rdb-key-save-delay", "50"]);
     let mut c = sp.conn();
     let mut args: Vec<String> = vec!["MSET".into()];
     for i in 0..20000 {
@@ -580,6 +581,12 @@ fn bgsave_is_point_in_time_while_writing() {
     for i in 0..2000 {
         qs(&mut w, &["SET", &format!("key:{}", i * 10), "after"]);
     }
+    let info = String::from_utf8_lossy(&bytes(qs(&mut c, &["INFO", "persistence"]))).into_owned();
+    assert!(info.contains("rdb_bgsave_in_progress:1"), "{}", info);
+    assert_eq!(
+        format!("{:?}", qs(&mut c, &["SAVE"])),
+        format!("{:?}", qs(&mut c, &["BGSAVE"]))
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while String::from_utf8_lossy(&bytes(qs(&mut c, &["INFO", "persistence"])))
         .contains("rdb_bgsave_in_progress:1")

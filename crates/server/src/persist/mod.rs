@@ -150,6 +150,9 @@ fn write_file_atomically(
     srv: &Server,
     fill: &mut dyn FnMut(&mut Emit) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
+    // One foreground save at a time: they share the temp file name.
+    static SAVE_LOCK: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+    let _one = SAVE_LOCK.lock();
     let tmp = format!("temp-{}.rdb", std::process::id());
     let res = (|| {
         let f = std::fs::File::create(&tmp)?;

@@ -17,8 +17,9 @@ struct Snapshot {
     nshards: usize,
     /// Per (db * nshards + shard): not yet serialized.
     pending: Box<[AtomicBool]>,
-    /// Shards serialized early because a command reached them first.
-    copies: Mutex<HashMap<usize, Vec<u8>>>,
+    /// Shards serialized early because a command reached them first (with
+    /// their key counts).
+    copies: Mutex<HashMap<usize, (Vec<u8>, usize)>>,
     /// (keys, keys with expiry) per database at the snapshot instant.
     sizes: Vec<(usize, usize)>,
     compress: bool,
@@ -50,8 +51,8 @@ fn touch_slow(db: usize, idx: usize, shard: &Shard) {
     if let Some(p) = s.pending.get(i) {
         if p.swap(false, Ordering::AcqRel) {
             let mut buf = Vec::new();
-            rdb::write_shard(&mut buf, shard, s.compress);
-            s.copies.lock().insert(i, buf);
+            let n = rdb::write_shard(&mut buf, shard, s.compress);
+            s.copies.lock().insert(i, (buf, n));
         }
     }
 }
@@ -132,7 +133,7 @@ fn run_bgsave(srv: &'static Server) {
         finish(false, 0);
         return;
     };
-    let tmp = format!("temp-{}.rdb", std::process::id());
+    let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
     let res = write_snapshot(srv, &snap, &tmp);
     let secs = t0.elapsed().as_secs() as i64;
     match res {
@@ -163,6 +164,8 @@ fn write_snapshot(srv: &'static Server, snap: &Snapshot, tmp: &str) -> std::io::
         crate::info::used_memory(),
     );
     let n = snap.nshards;
+    // `rdb-key-save-delay`: microseconds per key (a testing aid, as in Redis).
+    let delay = srv.config.get_i64("rdb-key-save-delay").unwrap_or(0);
     for (db, &(keys, expires)) in snap.sizes.iter().enumerate() {
         if keys == 0 {
             continue;
@@ -171,8 +174,12 @@ fn write_snapshot(srv: &'static Server, snap: &Snapshot, tmp: &str) -> std::io::
         for idx in 0..n {
             let i = db * n + idx;
             let early = snap.copies.lock().remove(&i);
+            let mut written = 0;
             match early {
-                Some(b) => buf.extend_from_slice(&b),
+                Some((b, k)) => {
+                    buf.extend_from_slice(&b);
+                    written = k;
+                }
                 None => {
                     if let Some(m) = srv.ks.dbs.get(db).and_then(|d| d.shards.get(idx)) {
                         let g = m.lock();
@@ -181,15 +188,21 @@ fn write_snapshot(srv: &'static Server, snap: &Snapshot, tmp: &str) -> std::io::
                             .get(i)
                             .is_some_and(|p| p.swap(false, Ordering::AcqRel));
                         if pending {
-                            rdb::write_shard(&mut buf, &g, snap.compress);
+                            written = rdb::write_shard(&mut buf, &g, snap.compress);
                         } else {
                             drop(g);
-                            if let Some(b) = snap.copies.lock().remove(&i) {
+                            if let Some((b, k)) = snap.copies.lock().remove(&i) {
                                 buf.extend_from_slice(&b);
+                                written = k;
                             }
                         }
                     }
                 }
+            }
+            if delay > 0 && written > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(
+                    (delay as u64).saturating_mul(written as u64),
+                ));
             }
             if buf.len() >= 1 << 16 {
                 if snap.checksum {
