@@ -217,11 +217,12 @@ fn populate(c: &mut redis::Connection) {
     qs(c, &a);
 }
 
+/// (db, key) -> (type, encoding, contents, has a TTL).
+type Dataset = BTreeMap<(u8, Vec<u8>), (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, bool)>;
+
 /// Everything observable about the dataset in dbs 0 and 1: per key its
 /// type, encoding, contents and whether it has a TTL.
-fn snapshot(
-    c: &mut redis::Connection,
-) -> BTreeMap<(u8, Vec<u8>), (Vec<u8>, Vec<u8>, Vec<Vec<u8>>, bool)> {
+fn snapshot(c: &mut redis::Connection) -> Dataset {
     let mut out = BTreeMap::new();
     for db in 0..2u8 {
         qs(c, &["SELECT", &db.to_string()]);
