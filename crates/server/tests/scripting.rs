@@ -1,0 +1,499 @@
+//! Lua scripting: EVAL/EVALSHA/SCRIPT against the real binary. Expected
+//! replies were recorded from Redis 7.2 behaviour (Valkey, with Redis's
+//! own wording where the two differ).
+
+mod common;
+
+use common::Server;
+use std::time::Duration;
+
+fn sha_suffix(sha: &str, line: u32) -> String {
+    format!("script: {}, on @user_script:{}.", sha, line)
+}
+
+#[test]
+fn return_value_conversions() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(c.cmd(&["EVAL", "return 1", "0"]), ":1\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return 3.99", "0"]), ":3\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return -3.99", "0"]), ":-3\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return 'x'", "0"]), "$1\r\nx\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return nil", "0"]), "$-1\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return false", "0"]), "$-1\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return true", "0"]), ":1\r\n");
+    assert_eq!(
+        c.cmd(&["EVAL", "return {1,2.7,'x',false,true,nil,3}", "0"]),
+        "*5\r\n:1\r\n:2\r\n$1\r\nx\r\n$-1\r\n:1\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return {1,{2,{3}},{ok='x'},{err='y'}}", "0"]),
+        "*4\r\n:1\r\n*2\r\n:2\r\n*1\r\n:3\r\n+x\r\n-y\r\n"
+    );
+    assert_eq!(c.cmd(&["EVAL", "return {ok='fine'}", "0"]), "+fine\r\n");
+    assert_eq!(
+        c.cmd(&["EVAL", "return {err='bad thing'}", "0"]),
+        "-bad thing\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.error_reply('My Error')", "0"]),
+        "-My Error\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.error_reply('x')", "0"]),
+        "-ERR x\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.status_reply('FINE')", "0"]),
+        "+FINE\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return {double=3.5}", "0"]),
+        "$3\r\n3.5\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return math.huge", "0"]),
+        ":-9223372036854775808\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return {KEYS[1], KEYS[2], ARGV[1]}",
+            "2",
+            "a",
+            "b",
+            "c"
+        ]),
+        "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "local t={} t[1]=t return t", "0"])
+            .lines()
+            .last(),
+        Some("-ERR reached lua stack limit")
+    );
+    // RESP3 forms after redis.setresp(3), seen by a RESP3 client.
+    c.cmd(&["HELLO", "3"]);
+    assert_eq!(
+        c.cmd(&["EVAL", "redis.setresp(3) return {false, true}", "0"]),
+        "*2\r\n#f\r\n#t\r\n"
+    );
+    assert_eq!(c.cmd(&["EVAL", "return {double=3.5}", "0"]), ",3.5\r\n");
+    assert_eq!(c.cmd(&["EVAL", "return false", "0"]), "_\r\n");
+}
+
+#[test]
+fn command_replies_seen_by_scripts() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["HSET", "h", "a", "1"]);
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('hgetall', KEYS[1])", "1", "h"]),
+        "*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "redis.setresp(3) return redis.call('hgetall','h').map.a",
+            "0"
+        ]),
+        "$1\r\n1\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return type(redis.call('get','nokey'))", "0"]),
+        "$7\r\nboolean\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('ping').ok", "0"]),
+        "$4\r\nPONG\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('set','n', 3.5)", "0"]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["GET", "n"]), "$3\r\n3.5\r\n");
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('incr','cnt')", "0"]),
+        ":1\r\n"
+    );
+}
+
+#[test]
+fn error_shapes() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "s", "x"]);
+    let body = "return redis.call('incr','s')";
+    let sha = c.cmd(&["SCRIPT", "LOAD", body]);
+    let sha = sha.lines().nth(1).unwrap_or("").to_string();
+    assert_eq!(
+        c.cmd(&["EVAL", body, "0"]),
+        format!(
+            "-ERR value is not an integer or out of range {}\r\n",
+            sha_suffix(&sha, 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.pcall('incr','s')", "0"]),
+        "-ERR value is not an integer or out of range\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('nosuch')", "0"]),
+        format!(
+            "-ERR Unknown Redis command called from script {}\r\n",
+            sha_suffix("206396248e12c6e742fd7296250433c8d7343b74", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('get')", "0"]),
+        format!(
+            "-ERR Wrong number of args calling Redis command from script {}\r\n",
+            sha_suffix("f187dee77f607f7cff00bbabc9df38507582c78d", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('multi')", "0"]),
+        format!(
+            "-ERR This Redis command is not allowed from script {}\r\n",
+            sha_suffix("c329a1a294be6bf95b44144f7502610661ae925a", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "error('x')", "0"]),
+        format!(
+            "-ERR user_script:1: x {}\r\n",
+            sha_suffix("9851144f39f03a0d597a980c5aa79c80cb696891", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "error({err='ZZZ x'})", "0"]),
+        format!(
+            "-ZZZ x {}\r\n",
+            sha_suffix("dfc02f1140ec422b845e1f4607ebb41eb2972927", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return (", "0"]),
+        "-ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1", "-1"]),
+        "-ERR Number of keys can't be negative\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return 1", "2", "a"]),
+        "-ERR Number of keys can't be greater than number of args\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.setresp(4)", "0"]),
+        format!(
+            "-ERR RESP version must be 2 or 3. {}\r\n",
+            sha_suffix("921c0a48021d97dfd5884aeea41875972c7804d9", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "local ok, e = pcall(redis.call, 'nosuch') return e",
+            "0"
+        ]),
+        "$44\r\nERR Unknown Redis command called from script\r\n"
+    );
+    // Read-only scripts.
+    assert_eq!(
+        c.cmd(&["EVAL_RO", "return redis.call('set','a','b')", "0"]),
+        format!(
+            "-ERR Write commands are not allowed from read-only scripts. {}\r\n",
+            sha_suffix("ff967d0ae0e68b4f9e360fa91c54598bc25ad9b6", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "#!lua flags=no-writes\nreturn redis.call('set','a','b')",
+            "0"
+        ]),
+        format!(
+            "-ERR Write commands are not allowed from read-only scripts. {}\r\n",
+            sha_suffix("6acb400a50fe96e33eca4e0af6e9dcfb21193726", 2)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL_RO", "#!lua\nreturn 1", "0"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!lua flags=bad\nreturn 1", "0"]),
+        "-ERR Unexpected flag in script shebang: bad\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!lua", "0"]),
+        "-ERR Invalid script shebang\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "#!notlua\nreturn 1", "0"]),
+        "-ERR Could not find scripting engine 'notlua'\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL_RO", "return redis.call('get','s')", "0"]),
+        "$1\r\nx\r\n"
+    );
+}
+
+#[test]
+fn evalsha_and_script_cache() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
+    assert_eq!(
+        c.cmd(&["EVALSHA", sha, "0"]),
+        "-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SCRIPT", "LOAD", "return 1"]),
+        format!("$40\r\n{}\r\n", sha)
+    );
+    assert_eq!(c.cmd(&["EVALSHA", sha, "0"]), ":1\r\n");
+    assert_eq!(c.cmd(&["EVALSHA", &sha.to_uppercase(), "0"]), ":1\r\n");
+    assert_eq!(c.cmd(&["EVALSHA_RO", sha, "0"]), ":1\r\n");
+    assert_eq!(c.cmd(&["SCRIPT", "EXISTS", sha, "x"]), "*2\r\n:1\r\n:0\r\n");
+    // EVAL caches its body too.
+    c.cmd(&["EVAL", "return 2", "0"]);
+    assert_eq!(
+        c.cmd(&[
+            "SCRIPT",
+            "EXISTS",
+            "7f923f79fe76194c868d7e1d0820de36700eb649"
+        ]),
+        "*1\r\n:1\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SCRIPT", "FLUSH", "bad"]),
+        "-ERR SCRIPT FLUSH only support SYNC|ASYNC option\r\n"
+    );
+    assert_eq!(c.cmd(&["SCRIPT", "FLUSH", "ASYNC"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SCRIPT", "EXISTS", sha]), "*1\r\n:0\r\n");
+    assert_eq!(
+        c.cmd(&["SCRIPT", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.sha1hex('')", "0"]),
+        "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"
+    );
+}
+
+#[test]
+fn sandbox() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["EVAL", "return foo", "0"]),
+        format!(
+            "-ERR user_script:1: Script attempted to access nonexistent global variable 'foo' {}\r\n",
+            sha_suffix("47e30a5d10d5694f99208f9adc4fe3bf2450edbd", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "foo=1", "0"]),
+        format!(
+            "-ERR user_script:1: Attempt to modify a readonly table {}\r\n",
+            sha_suffix("5bddd8336e5f711bfa499383fc73c17560c6250b", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "string.foo=1", "0"]),
+        format!(
+            "-ERR user_script:1: Attempt to modify a readonly table {}\r\n",
+            sha_suffix("430e58f82d10fb9c20c167012c39650705856070", 1)
+        )
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "rawset(_G,'a',1)", "0"]),
+        format!(
+            "-ERR Attempt to modify a readonly table {}\r\n",
+            sha_suffix("a1cbfb6b00d33f3232294dcc9ab503e3b919971b", 1)
+        )
+    );
+    for g in [
+        "print", "loadfile", "dofile", "require", "io", "debug", "package", "setfenv", "getfenv",
+    ] {
+        let r = c.cmd(&["EVAL", &format!("return type({})", g), "0"]);
+        assert!(
+            r.contains("Script attempted to access nonexistent global variable"),
+            "{} -> {}",
+            g,
+            r
+        );
+    }
+    assert_eq!(
+        c.cmd(&["EVAL", "return type(os.clock)..type(os.time)", "0"]),
+        "$11\r\nfunctionnil\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "local n=0 for k,v in pairs(string) do n=n+1 end return n",
+            "0"
+        ]),
+        ":15\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return loadstring('return 1+1')()", "0"]),
+        ":2\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return redis.REDIS_VERSION .. ' ' .. redis.REDIS_VERSION_NUM",
+            "0"
+        ]),
+        "$12\r\n7.2.4 459268\r\n"
+    );
+    // Libraries.
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return bit.tohex(-1)..bit.tohex(255,-4)..bit.band(0xff,0x0f)..bit.lshift(1,40)",
+            "0"
+        ]),
+        "$17\r\nffffffff00FF15256\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return cjson.encode({1,2,'a/b',{x=1.5}, cjson.null, true})",
+            "0"
+        ]),
+        "$32\r\n[1,2,\"a\\/b\",{\"x\":1.5},null,true]\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return cjson.encode(cjson.decode('{\"a\":[1,2,null],\"b\":1e100}'))",
+            "0"
+        ]),
+        "$27\r\n{\"a\":[1,2,null],\"b\":1e+100}\r\n"
+    );
+    // Resource bombs end in errors, not crashes.
+    let r = c.cmd(&[
+        "EVAL",
+        "local function f() return 1 + f() end return f()",
+        "0",
+    ]);
+    assert!(r.contains("stack overflow"), "{}", r);
+    let r = c.cmd(&[
+        "EVAL",
+        "local s = string.rep('x', 1024*1024) while true do s = s .. s end",
+        "0",
+    ]);
+    assert!(
+        r.starts_with("-ERR") && r.contains("not enough memory"),
+        "{}",
+        r
+    );
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    // Globals don't leak between runs.
+    let r = c.cmd(&["EVAL", "redis.call = nil", "0"]);
+    assert!(r.contains("Attempt to modify a readonly table"), "{}", r);
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('ping')", "0"]),
+        "+PONG\r\n"
+    );
+}
+
+#[test]
+fn transfers_stay_atomic_across_workers() {
+    let s = Server::start(&["--threads", "4"]);
+    let mut c = s.conn();
+    c.cmd(&["SET", "acct:a", "1000"]);
+    c.cmd(&["SET", "acct:b", "1000"]);
+    let script = "local a = tonumber(redis.call('get', KEYS[1])) \
+                  local n = tonumber(ARGV[1]) \
+                  if a < n then return 0 end \
+                  redis.call('set', KEYS[1], a - n) \
+                  redis.call('incrby', KEYS[2], n) \
+                  return 1";
+    let port = s.port;
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let script = script.to_string();
+        handles.push(std::thread::spawn(move || {
+            let mut c = common::Conn::new(port);
+            for j in 0..150 {
+                let (from, to) = if (i + j) % 2 == 0 {
+                    ("acct:a", "acct:b")
+                } else {
+                    ("acct:b", "acct:a")
+                };
+                let amount = ((i * 7 + j) % 13 + 1).to_string();
+                let r = c.cmd(&["EVAL", &script, "2", from, to, &amount]);
+                assert!(r == ":1\r\n" || r == ":0\r\n", "{}", r);
+                // Observe the invariant from outside while transfers run.
+                let sum = c.cmd(&[
+                    "EVAL",
+                    "return redis.call('get','acct:a') + redis.call('get','acct:b')",
+                    "0",
+                ]);
+                assert_eq!(sum, ":2000\r\n");
+            }
+        }));
+    }
+    for h in handles {
+        h.join().expect("client thread");
+    }
+    let a: i64 = c
+        .cmd(&["GET", "acct:a"])
+        .lines()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let b: i64 = c
+        .cmd(&["GET", "acct:b"])
+        .lines()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(a + b, 2000);
+}
+
+#[test]
+fn busy_and_script_kill() {
+    let s = Server::start(&["--threads", "4", "--busy-reply-threshold", "100"]);
+    // Connections are handed to workers round robin: these three land on
+    // three different workers.
+    let mut runner = s.conn();
+    let mut other = s.conn();
+    let mut killer = s.conn();
+    assert_eq!(runner.cmd(&["PING"]), "+PONG\r\n");
+    runner.send(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        other.cmd(&["GET", "x"]),
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert_eq!(killer.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let r = runner.read_reply();
+    assert!(
+        r.starts_with("-ERR Script killed by user with SCRIPT KILL... script: "),
+        "{}",
+        r
+    );
+    assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
+
+    // A script that wrote can't be killed; it ends by itself.
+    runner.send(&[
+        b"EVAL",
+        b"redis.call('set','w','1') local t = os.clock() while os.clock() - t < 0.6 do end return 7",
+        b"0",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        killer.cmd(&["SCRIPT", "KILL"]),
+        "-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n"
+    );
+    assert_eq!(runner.read_reply(), ":7\r\n");
+    assert_eq!(other.cmd(&["GET", "w"]), "$1\r\n1\r\n");
+}
