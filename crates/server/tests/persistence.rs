@@ -652,9 +652,12 @@ fn save_points_and_shutdown_save() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// (db, key) -> (type, contents, has a TTL).
+type Contents = BTreeMap<(u8, Vec<u8>), (Vec<u8>, Vec<Vec<u8>>, bool)>;
+
 /// Type and contents only (encodings differ between Redis 7.0 and 7.2, and
 /// so does the formatting of scores in replies: compared as numbers).
-fn contents(d: &Dataset) -> BTreeMap<(u8, Vec<u8>), (Vec<u8>, Vec<Vec<u8>>, bool)> {
+fn contents(d: &Dataset) -> Contents {
     d.iter()
         .map(|(k, v)| {
             let mut items = v.2.clone();
