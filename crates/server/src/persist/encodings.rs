@@ -399,7 +399,7 @@ pub fn zipmap_decode(b: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -447,6 +447,102 @@ mod tests {
         for cut in 0..lp.len() {
             assert!(lp_decode(&lp[..cut]).is_none());
         }
+    }
+
+    /// A ziplist as Redis 2.6-6.2 wrote them (test data builder).
+    pub fn ziplist(items: &[Elem]) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut prev = 0usize;
+        let mut tail = 10usize;
+        for e in items {
+            let start = body.len();
+            tail = 10 + start;
+            if prev < 254 {
+                body.push(prev as u8);
+            } else {
+                body.push(0xFE);
+                body.extend_from_slice(&(prev as u32).to_le_bytes());
+            }
+            match e {
+                Elem::Str(s) if s.len() <= 63 => {
+                    body.push(s.len() as u8);
+                    body.extend_from_slice(s);
+                }
+                Elem::Str(s) if s.len() <= 16383 => {
+                    body.push(0x40 | (s.len() >> 8) as u8);
+                    body.push(s.len() as u8);
+                    body.extend_from_slice(s);
+                }
+                Elem::Str(s) => {
+                    body.push(0x80);
+                    body.extend_from_slice(&(s.len() as u32).to_be_bytes());
+                    body.extend_from_slice(s);
+                }
+                Elem::Int(v) if (0..=12).contains(v) => body.push(0xF1 + *v as u8),
+                Elem::Int(v) if (-128..=127).contains(v) => {
+                    body.push(0xFE);
+                    body.push(*v as i8 as u8);
+                }
+                Elem::Int(v) if (-32768..=32767).contains(v) => {
+                    body.push(0xC0);
+                    body.extend_from_slice(&(*v as i16).to_le_bytes());
+                }
+                Elem::Int(v) if (-8_388_608..=8_388_607).contains(v) => {
+                    body.push(0xF0);
+                    body.extend_from_slice(&(*v as i32).to_le_bytes()[..3]);
+                }
+                Elem::Int(v) if (i32::MIN as i64..=i32::MAX as i64).contains(v) => {
+                    body.push(0xD0);
+                    body.extend_from_slice(&(*v as i32).to_le_bytes());
+                }
+                Elem::Int(v) => {
+                    body.push(0xE0);
+                    body.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            prev = body.len() - start;
+        }
+        let mut out = Vec::new();
+        out.extend_from_slice(&((body.len() + 11) as u32).to_le_bytes());
+        out.extend_from_slice(&(tail as u32).to_le_bytes());
+        out.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        out.extend_from_slice(&body);
+        out.push(0xFF);
+        out
+    }
+
+    #[test]
+    fn ziplist_decodes() {
+        let big = vec![b'q'; 300];
+        let huge = vec![b'h'; 20000];
+        let items = vec![
+            Elem::Str(b"hello"),
+            Elem::Int(7),
+            Elem::Int(-100),
+            Elem::Int(30000),
+            Elem::Int(-5_000_000),
+            Elem::Int(2_000_000_000),
+            Elem::Int(i64::MIN),
+            Elem::Str(&big),
+            Elem::Str(&huge),
+            Elem::Str(b""),
+        ];
+        let zl = ziplist(&items);
+        assert_eq!(ziplist_decode(&zl), Some(items));
+        for cut in 0..zl.len() {
+            assert!(ziplist_decode(&zl[..cut]).is_none());
+        }
+    }
+
+    #[test]
+    fn zipmap_decodes() {
+        // zmlen 2, "a" -> "1" (1 free byte), "key" -> "value".
+        let zm = b"\x02\x01a\x01\x011X\x03key\x05\x00value\xff";
+        assert_eq!(
+            zipmap_decode(zm),
+            Some(vec![(&b"a"[..], &b"1"[..]), (&b"key"[..], &b"value"[..])])
+        );
+        assert!(zipmap_decode(&zm[..zm.len() - 1]).is_none());
     }
 
     #[test]

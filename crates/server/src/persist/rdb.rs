@@ -1009,6 +1009,98 @@ mod tests {
         }
     }
 
+    fn body(t: u8, blob: &[u8]) -> Vec<u8> {
+        let mut b = vec![t];
+        write_string(&mut b, blob, false);
+        b
+    }
+
+    fn strings(v: &Value) -> Vec<Vec<u8>> {
+        match v {
+            Value::List(l) => l.iter().map(|e| e.to_vec()).collect(),
+            Value::Hash(h) => {
+                let mut p: Vec<Vec<u8>> = h.iter().map(|(f, v)| [f, b"=", v].concat()).collect();
+                p.sort();
+                p
+            }
+            Value::ZSet(z) => z
+                .iter()
+                .map(|(m, s)| [m, b"=", s.to_string().as_bytes()].concat())
+                .collect(),
+            Value::Set(s) => {
+                let mut m: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+                m.sort();
+                m
+            }
+            other => vec![other.to_bytes().unwrap_or_default()],
+        }
+    }
+
+    #[test]
+    fn old_encodings_load() {
+        use super::super::encodings::tests::ziplist;
+        let lim = LoadLimits::default();
+        let zl = ziplist(&[
+            Elem::Str(b"a"),
+            Elem::Int(5),
+            Elem::Str(b"b"),
+            Elem::Int(-2),
+        ]);
+        let v = read_payload(&body(TYPE_LIST_ZIPLIST, &zl), &lim).expect("list ziplist");
+        assert_eq!(
+            strings(&v),
+            vec![b"a".to_vec(), b"5".to_vec(), b"b".to_vec(), b"-2".to_vec()]
+        );
+        assert_eq!(v.encoding(), "listpack");
+        let v = read_payload(&body(TYPE_HASH_ZIPLIST, &zl), &lim).expect("hash ziplist");
+        assert_eq!(strings(&v), vec![b"a=5".to_vec(), b"b=-2".to_vec()]);
+        let v = read_payload(&body(TYPE_ZSET_ZIPLIST, &zl), &lim).expect("zset ziplist");
+        assert_eq!(strings(&v), vec![b"b=-2".to_vec(), b"a=5".to_vec()]);
+        // Quicklist v1: ziplist nodes.
+        let mut q = vec![TYPE_LIST_QUICKLIST];
+        write_len(&mut q, 2);
+        write_string(&mut q, &zl, true);
+        write_string(&mut q, &ziplist(&[Elem::Str(b"tail")]), true);
+        let v = read_payload(&q, &lim).expect("quicklist v1");
+        assert_eq!(v.element_count(), 5);
+        // Zipmap hash.
+        let zm = b"\x02\x01a\x01\x011X\x03key\x05\x00value\xff";
+        let v = read_payload(&body(TYPE_HASH_ZIPMAP, zm), &lim).expect("zipmap");
+        assert_eq!(strings(&v), vec![b"a=1".to_vec(), b"key=value".to_vec()]);
+        // RDB_TYPE_ZSET: text scores, including the special lengths.
+        let mut z = vec![TYPE_ZSET];
+        write_len(&mut z, 3);
+        write_string(&mut z, b"x", false);
+        z.extend_from_slice(b"\x031.5");
+        write_string(&mut z, b"y", false);
+        z.push(255);
+        write_string(&mut z, b"w", false);
+        z.push(254);
+        let v = read_payload(&z, &lim).expect("text zset");
+        assert_eq!(
+            strings(&v),
+            vec![b"y=-inf".to_vec(), b"x=1.5".to_vec(), b"w=inf".to_vec()]
+        );
+        // Plain old types.
+        let mut s = vec![TYPE_SET];
+        write_len(&mut s, 2);
+        write_string(&mut s, b"1", false);
+        write_string(&mut s, b"2", false);
+        let v = read_payload(&s, &lim).expect("set");
+        assert_eq!(v.encoding(), "intset");
+        // Duplicates are corrupt, as in Redis.
+        let mut s = vec![TYPE_SET];
+        write_len(&mut s, 2);
+        write_string(&mut s, b"a", false);
+        write_string(&mut s, b"a", false);
+        assert!(read_payload(&s, &lim).is_err());
+        // Streams and modules are refused.
+        assert!(matches!(
+            read_payload(&[TYPE_STREAM_LISTPACKS_3, 0], &lim),
+            Err(LoadError::Unsupported(..))
+        ));
+    }
+
     #[test]
     fn truncated_payloads_never_panic() {
         let l = ListValue::from_elements(
