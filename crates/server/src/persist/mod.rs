@@ -321,6 +321,22 @@ pub fn after_flushall(srv: &'static Server) {
     }
 }
 
+/// Redis's `writeCommandsDeniedByDiskError` for RDB: with save points set
+/// and `stop-writes-on-bgsave-error yes`, a failed last BGSAVE makes write
+/// commands fail with this error until a save succeeds.
+pub fn write_denied_error(srv: &Server) -> Option<&'static str> {
+    if STATE.last_bgsave_ok.load(Ordering::Relaxed)
+        || !srv
+            .config
+            .get_bool("stop-writes-on-bgsave-error")
+            .unwrap_or(true)
+        || srv.config.save_params().is_empty()
+    {
+        return None;
+    }
+    Some("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.")
+}
+
 // ------------------------------------------------------------------ loading
 
 fn describe(path: &str, e: &LoadError) -> Vec<String> {
