@@ -497,3 +497,113 @@ fn busy_and_script_kill() {
     assert_eq!(runner.read_reply(), ":7\r\n");
     assert_eq!(other.cmd(&["GET", "w"]), "$1\r\n1\r\n");
 }
+
+#[test]
+fn functions() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    let lib = "#!lua name=mylib\n\
+               redis.register_function('myfunc', function(keys, args) return {keys[1], args[1]} end)\n\
+               redis.register_function{function_name='ro', callback=function(k,a) return redis.call('get', k[1]) end, flags={'no-writes'}, description='desc'}";
+    assert_eq!(c.cmd(&["FUNCTION", "LOAD", lib]), "$5\r\nmylib\r\n");
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", lib]),
+        "-ERR Library 'mylib' already exists\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "return 1"]),
+        "-ERR Missing library metadata\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=x\nreturn 1"]),
+        "-ERR No functions registered\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=a-b\nreturn 1"]),
+        "-ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=y foo=bar\nreturn 1"]),
+        "-ERR Invalid metadata value given: foo=bar\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=y\nredis.register_function('myfunc', function() end)"
+        ]),
+        "-ERR Function myfunc already exists\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=y\nredis.register_function{function_name='q', callback=function() end, flags={'bad'}}"]),
+        "-ERR Error registering functions: ERR unknown flag given\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=y\nredis.call('ping')"]),
+        "-ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=y\nreturn ("]),
+        "-ERR Error compiling function: user_function:2: unexpected symbol near '<eof>'\r\n"
+    );
+    c.cmd(&["SET", "k", "v"]);
+    assert_eq!(
+        c.cmd(&["FCALL", "myfunc", "1", "k", "a"]),
+        "*2\r\n$1\r\nk\r\n$1\r\na\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FCALL", "nofunc", "0"]),
+        "-ERR Function not found\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FCALL_RO", "myfunc", "0"]),
+        "-ERR Can not execute a script with write flag using *_ro command.\r\n"
+    );
+    assert_eq!(c.cmd(&["FCALL_RO", "ro", "1", "k"]), "$1\r\nv\r\n");
+    assert_eq!(
+        c.cmd(&["FCALL", "ro", "0"]),
+        "-ERR Lua redis lib command arguments must be strings or integers script: ro, on @user_function:3.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FCALL", "myfunc", "-1"]),
+        "-ERR Number of keys can't be negative\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LIST", "LIBRARYNAME", "my*"]),
+        "*1\r\n*6\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n*2\r\n\
+         *6\r\n$4\r\nname\r\n$6\r\nmyfunc\r\n$11\r\ndescription\r\n$-1\r\n$5\r\nflags\r\n*0\r\n\
+         *6\r\n$4\r\nname\r\n$2\r\nro\r\n$11\r\ndescription\r\n$4\r\ndesc\r\n$5\r\nflags\r\n*1\r\n$9\r\nno-writes\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "STATS"]),
+        "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:2\r\n"
+    );
+    // SCRIPT FLUSH leaves libraries alone.
+    assert_eq!(c.cmd(&["SCRIPT", "FLUSH"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["FCALL_RO", "ro", "1", "k"]), "$1\r\nv\r\n");
+    assert_eq!(
+        c.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "REPLACE",
+            "#!lua name=mylib\nredis.register_function('myfunc', function() return 5 end)"
+        ]),
+        "$5\r\nmylib\r\n"
+    );
+    assert_eq!(c.cmd(&["FCALL", "myfunc", "0"]), ":5\r\n");
+    assert_eq!(c.cmd(&["FCALL", "ro", "0"]), "-ERR Function not found\r\n");
+    assert_eq!(
+        c.cmd(&["FUNCTION", "DELETE", "nolib"]),
+        "-ERR Library not found\r\n"
+    );
+    assert_eq!(c.cmd(&["FUNCTION", "DELETE", "mylib"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["FUNCTION", "LIST"]), "*0\r\n");
+    assert_eq!(
+        c.cmd(&["FUNCTION", "KILL"]),
+        "-NOTBUSY No scripts in execution right now.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["FUNCTION", "FLUSH", "bad"]),
+        "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n"
+    );
+}

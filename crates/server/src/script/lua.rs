@@ -93,6 +93,171 @@ pub struct Engine {
     pub lua: Lua,
     run: Function,
     env: Table,
+    fenv: Table,
+    run_fn: Function,
+}
+
+/// A function registered by a library being loaded.
+pub struct Registered {
+    pub name: String,
+    pub callback: Function,
+    pub flags: u32,
+    pub description: Option<Vec<u8>>,
+}
+
+/// Registrations collected while a library's code runs (FUNCTION LOAD),
+/// and an error to report as is (not as a Lua error) if one occurred.
+#[derive(Default)]
+pub struct LoadCtx {
+    pub funcs: Vec<Registered>,
+    pub direct_error: Option<String>,
+}
+
+thread_local! {
+    static LOADING: std::cell::RefCell<Option<LoadCtx>> = const { std::cell::RefCell::new(None) };
+}
+
+fn valid_name(n: &[u8]) -> bool {
+    !n.is_empty() && n.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// redis.register_function, during FUNCTION LOAD.
+fn register_function(lua: &Lua, args: MultiValue) -> Ret {
+    let a: Vec<Value> = args.into_iter().collect();
+    let (name, callback, flags_v, desc) = match a.as_slice() {
+        [Value::Table(t)] => {
+            let mut name = Value::Nil;
+            let mut cb = Value::Nil;
+            let mut fl = Value::Nil;
+            let mut desc = Value::Nil;
+            for pair in t.clone().pairs::<Value, Value>() {
+                let (k, v) = pair?;
+                let key =
+                    match &k {
+                        Value::String(s) => s.as_bytes().to_vec(),
+                        _ => return fail(
+                            lua,
+                            "named argument key given to redis.register_function is not a string",
+                        ),
+                    };
+                match key.as_slice() {
+                    b"function_name" => name = v,
+                    b"callback" => cb = v,
+                    b"flags" => fl = v,
+                    b"description" => desc = v,
+                    other => {
+                        return fail(
+                            lua,
+                            &format!(
+                                "unknown argument given to redis.register_function: {}",
+                                String::from_utf8_lossy(other)
+                            ),
+                        )
+                    }
+                }
+            }
+            (name, cb, fl, desc)
+        }
+        [n, f] => (n.clone(), f.clone(), Value::Nil, Value::Nil),
+        _ => return fail(lua, "wrong number of arguments to redis.register_function"),
+    };
+    let name = match name {
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Nil => {
+            return fail(
+                lua,
+                "redis.register_function must get a function name argument",
+            )
+        }
+        _ => {
+            return fail(
+                lua,
+                "function_name argument given to redis.register_function must be a string",
+            )
+        }
+    };
+    let callback = match callback {
+        Value::Function(f) => f,
+        Value::Nil => return fail(lua, "redis.register_function must get a callback argument"),
+        _ => {
+            return fail(
+                lua,
+                "callback argument given to redis.register_function must be a function",
+            )
+        }
+    };
+    let mut flags = 0u32;
+    match flags_v {
+        Value::Nil => {}
+        Value::Table(t) => {
+            for v in t.sequence_values::<Value>() {
+                let f = match v? {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    _ => return fail(lua, "unknown flag given"),
+                };
+                flags |= match f.as_slice() {
+                    b"no-writes" => super::flags::NO_WRITES,
+                    b"allow-oom" => super::flags::ALLOW_OOM,
+                    b"allow-stale" => super::flags::ALLOW_STALE,
+                    b"no-cluster" => super::flags::NO_CLUSTER,
+                    b"allow-cross-slot-keys" => super::flags::ALLOW_CROSS_SLOT,
+                    _ => return fail(lua, "unknown flag given"),
+                };
+            }
+        }
+        _ => return fail(
+            lua,
+            "flags argument to redis.register_function must be a table representing function flags",
+        ),
+    }
+    let description = match desc {
+        Value::Nil => None,
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        _ => {
+            return fail(
+                lua,
+                "description argument given to redis.register_function must be a string",
+            )
+        }
+    };
+    let direct = |msg: &str| -> Ret {
+        LOADING.with(|l| {
+            if let Some(ctx) = l.borrow_mut().as_mut() {
+                ctx.direct_error.get_or_insert_with(|| msg.to_string());
+            }
+        });
+        fail(lua, msg)
+    };
+    if !valid_name(&name) {
+        return direct("Function names can only contain letters, numbers, or underscores(_) and must be at least one character long");
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let dup = LOADING.with(|l| {
+        l.borrow()
+            .as_ref()
+            .map(|ctx| ctx.funcs.iter().any(|f| f.name == name))
+    });
+    match dup {
+        None => {
+            return fail(
+                lua,
+                "redis.register_function can only be called on FUNCTION LOAD command",
+            )
+        }
+        Some(true) => return direct("Function already exists in the library"),
+        Some(false) => {}
+    }
+    LOADING.with(|l| {
+        if let Some(ctx) = l.borrow_mut().as_mut() {
+            ctx.funcs.push(Registered {
+                name,
+                callback,
+                flags,
+                description,
+            });
+        }
+    });
+    Ok((true, Value::Nil))
 }
 
 type Ret = mlua::Result<(bool, Value)>;
@@ -330,6 +495,11 @@ impl Engine {
             Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())),
         )?;
         rt.set("handler", lua.create_function(error_handler)?)?;
+        rt.set("register_function", lua.create_function(register_function)?)?;
+        rt.set(
+            "loading",
+            lua.create_function(|_, ()| Ok(LOADING.with(|l| l.borrow().is_some())))?,
+        )?;
         // The API functions raise their errors from C functions, so that the
         // calling Lua frame stays on the stack even for `return redis.call(..)`
         // (a tail call) and the error reports the script's line.
@@ -343,6 +513,7 @@ impl Engine {
             "setresp",
             "set_repl",
             "acl_check_cmd",
+            "register_function",
         ] {
             let f: Function = rt.get(name)?;
             rt.set(name, raiser(&lua, f, false)?)?;
@@ -363,7 +534,7 @@ impl Engine {
         }
         rt.set("version", super::REDIS_VERSION)?;
         rt.set("version_num", super::REDIS_VERSION_NUM)?;
-        let (env, run): (Table, Function) = lua
+        let (env, run, fenv, run_fn): (Table, Function, Table, Function) = lua
             .load(include_str!("prelude.lua"))
             .set_name("=prelude")
             .call(rt)?;
@@ -377,7 +548,13 @@ impl Engine {
                 Ok(VmState::Continue)
             },
         );
-        Ok(Engine { lua, run, env })
+        Ok(Engine {
+            lua,
+            run,
+            env,
+            fenv,
+            run_fn,
+        })
     }
 
     /// Compiles a script body (the shebang line, if any, already blanked).
@@ -391,6 +568,51 @@ impl Engine {
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => other.to_string(),
             })
+    }
+
+    /// Runs a library's code (FUNCTION LOAD) and returns the functions it
+    /// registered, or the error text.
+    pub fn load_library(&self, code: &[u8]) -> Result<Vec<Registered>, String> {
+        let chunk = self
+            .lua
+            .load(code)
+            .set_name("@user_function")
+            .set_environment(self.fenv.clone())
+            .into_function()
+            .map_err(|e| {
+                format!(
+                    "ERR Error compiling function: {}",
+                    match e {
+                        mlua::Error::SyntaxError { message, .. } => message,
+                        other => host_error_message(&other),
+                    }
+                )
+            })?;
+        LOADING.with(|l| *l.borrow_mut() = Some(LoadCtx::default()));
+        let res = self.run.call::<MultiValue>(chunk);
+        let ctx = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
+        let mut vals = match res {
+            Ok(v) => v.into_iter(),
+            Err(e) => return Err(format!("ERR {}", host_error_message(&e))),
+        };
+        if !matches!(vals.next(), Some(Value::Boolean(true))) {
+            if let Some(d) = ctx.direct_error {
+                return Err(format!("ERR {}", d));
+            }
+            let v = vals.next().unwrap_or(Value::Nil);
+            let msg = match script_error_text(&v, "") {
+                m if m.contains(" script: ") => m
+                    .rsplit_once(" script: ")
+                    .map(|(a, _)| a.to_string())
+                    .unwrap_or(m),
+                m => m,
+            };
+            return Err(format!("ERR Error registering functions: {}", msg));
+        }
+        if ctx.funcs.is_empty() {
+            return Err("ERR No functions registered".into());
+        }
+        Ok(ctx.funcs)
     }
 
     /// Runs `func` with KEYS and ARGV set; the reply (or the error reply)
@@ -411,6 +633,35 @@ impl Engine {
             let _guard = RunGuard::enter(st);
             self.run.call::<MultiValue>(func.clone())
         })();
+        self.finish(res, st, fname, out)
+    }
+
+    /// Runs a library function `func(keys, args)` (FCALL).
+    pub fn run_function(
+        &self,
+        func: &Function,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        fname: &str,
+        st: &mut RunState,
+        out: &mut ReplyBuf,
+    ) {
+        let res = (|| -> mlua::Result<MultiValue> {
+            let k = self.string_array(keys)?;
+            let a = self.string_array(args)?;
+            let _guard = RunGuard::enter(st);
+            self.run_fn.call::<MultiValue>((func.clone(), k, a))
+        })();
+        self.finish(res, st, fname, out)
+    }
+
+    fn finish(
+        &self,
+        res: mlua::Result<MultiValue>,
+        st: &RunState,
+        fname: &str,
+        out: &mut ReplyBuf,
+    ) {
         let script_resp3 = st.resp3;
         let mut vals = match res {
             Ok(v) => v.into_iter(),

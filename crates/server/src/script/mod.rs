@@ -28,6 +28,8 @@ pub const REDIS_VERSION_NUM: i64 = 0x0007_0204;
 
 /// Start time (unix ms) of the running script; 0 when none runs.
 pub static RUNNING_SINCE: AtomicI64 = AtomicI64::new(0);
+/// The running script is a library function (FCALL), not an EVAL script.
+static IS_FUNCTION: AtomicBool = AtomicBool::new(false);
 /// SCRIPT KILL was requested for the running script.
 static KILL: AtomicBool = AtomicBool::new(false);
 /// The running script has called a write command (it can't be killed).
@@ -35,6 +37,8 @@ static WROTE: AtomicBool = AtomicBool::new(false);
 
 pub const BUSY_EVAL: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 const NOSCRIPT: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 pub mod flags {
@@ -45,9 +49,34 @@ pub mod flags {
     pub const ALLOW_CROSS_SLOT: u32 = 1 << 4;
 }
 
+/// A function of a loaded library.
+struct FuncInfo {
+    name: String,
+    callback: mlua::Function,
+    flags: u32,
+    description: Option<Vec<u8>>,
+}
+
+struct Library {
+    name: String,
+    code: Vec<u8>,
+    funcs: Vec<FuncInfo>,
+}
+
 struct State {
     engine: Engine,
     scripts: HashMap<String, Script>,
+    /// Libraries in load order.
+    libraries: Vec<Library>,
+}
+
+impl State {
+    fn find_function(&self, name: &[u8]) -> Option<&FuncInfo> {
+        self.libraries
+            .iter()
+            .flat_map(|l| l.funcs.iter())
+            .find(|f| f.name.as_bytes() == name)
+    }
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
@@ -62,6 +91,15 @@ pub fn register(t: &mut CommandTable) {
     t.add_lock("script|flush", script_flush, Some(LockKind::None));
     t.add_lock("script|kill", script_kill, Some(LockKind::None));
     t.add_lock("script|help", script_help, Some(LockKind::None));
+    t.add_lock("fcall", fcall, Some(LockKind::Exclusive));
+    t.add_lock("fcall_ro", fcall_ro, Some(LockKind::Exclusive));
+    t.add_lock("function|load", function_load, Some(LockKind::None));
+    t.add_lock("function|list", function_list, Some(LockKind::None));
+    t.add_lock("function|delete", function_delete, Some(LockKind::None));
+    t.add_lock("function|flush", function_flush, Some(LockKind::None));
+    t.add_lock("function|stats", function_stats, Some(LockKind::None));
+    t.add_lock("function|kill", function_kill, Some(LockKind::None));
+    t.add_lock("function|help", function_help, Some(LockKind::None));
 }
 
 /// SHA1 of `data` as 40 lowercase hex digits.
@@ -112,6 +150,7 @@ fn state<'a>(
         **g = Some(State {
             engine,
             scripts: HashMap::new(),
+            libraries: Vec::new(),
         });
     }
     g.as_mut()
@@ -163,9 +202,10 @@ fn evalsha_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
 struct RunningGuard;
 
 impl RunningGuard {
-    fn start() -> RunningGuard {
+    fn start(function: bool) -> RunningGuard {
         KILL.store(false, Ordering::Relaxed);
         WROTE.store(false, Ordering::Relaxed);
+        IS_FUNCTION.store(function, Ordering::Relaxed);
         RUNNING_SINCE.store(crate::server::now_ms().max(1), Ordering::Release);
         RunningGuard
     }
@@ -251,7 +291,7 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
         read_only,
     };
     {
-        let _running = RunningGuard::start();
+        let _running = RunningGuard::start(false);
         st.engine.run(&func, keys, args, &sha, &mut rs, ctx.out);
     }
     ctx.client.in_exec = saved_in_exec;
@@ -295,17 +335,26 @@ fn script_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     }
-    let old = STATE.lock().take();
-    drop(old);
+    // Library functions live in the same interpreter, so only the script
+    // cache is dropped.
+    if let Some(st) = STATE.lock().as_mut() {
+        st.scripts.clear();
+        let _ = st.engine.lua.gc_collect();
+    }
     ctx.out.ok();
 }
 
-/// SCRIPT KILL's reply for the current state.
-fn kill_reply(out: &mut ReplyBuf) {
+/// SCRIPT KILL's (`eval`) or FUNCTION KILL's reply for the current state.
+fn kill_reply(out: &mut ReplyBuf, eval: bool) {
+    let function = IS_FUNCTION.load(Ordering::Relaxed);
     if RUNNING_SINCE.load(Ordering::Acquire) == 0 {
         out.error("NOTBUSY No scripts in execution right now.");
     } else if WROTE.load(Ordering::Relaxed) {
         out.error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+    } else if eval && function {
+        out.error(BUSY_FUNCTION);
+    } else if !eval && !function {
+        out.error(BUSY_EVAL);
     } else {
         KILL.store(true, Ordering::Relaxed);
         out.ok();
@@ -313,7 +362,7 @@ fn kill_reply(out: &mut ReplyBuf) {
 }
 
 fn script_kill(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    kill_reply(ctx.out)
+    kill_reply(ctx.out, true)
 }
 
 fn script_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -362,12 +411,7 @@ pub fn busy_intercept(
         && (name.eq_ignore_ascii_case(b"script") || name.eq_ignore_ascii_case(b"function"))
         && sub.eq_ignore_ascii_case(b"kill")
     {
-        if name.eq_ignore_ascii_case(b"function") {
-            // The running script is an EVAL script.
-            out.error(BUSY_EVAL);
-        } else {
-            kill_reply(out);
-        }
+        kill_reply(out, name.eq_ignore_ascii_case(b"script"));
         return true;
     }
     if crate::server::now_ms() - since < srv.config.busy_reply_threshold() {
@@ -386,8 +430,398 @@ pub fn busy_intercept(
     if client.multi.is_some() {
         client.multi_error = true;
     }
-    out.error(BUSY_EVAL);
+    out.error(if IS_FUNCTION.load(Ordering::Relaxed) {
+        BUSY_FUNCTION
+    } else {
+        BUSY_EVAL
+    });
     true
+}
+
+fn parse_numkeys(ctx: &mut Ctx, argv: &[&[u8]], not_int: &str) -> Option<usize> {
+    let nk = argv.get(2)?;
+    let Some(numkeys) = crate::cmd::util::parse_i64(nk) else {
+        ctx.out.error(not_int);
+        return None;
+    };
+    if numkeys > (argv.len() - 3) as i64 {
+        ctx.out
+            .error("ERR Number of keys can't be greater than number of args");
+        return None;
+    }
+    if numkeys < 0 {
+        ctx.out.error("ERR Number of keys can't be negative");
+        return None;
+    }
+    Some(numkeys as usize)
+}
+
+fn fcall(ctx: &mut Ctx, argv: &[&[u8]]) {
+    run_fcall(ctx, argv, false)
+}
+
+fn fcall_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
+    run_fcall(ctx, argv, true)
+}
+
+fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
+    let Some(&fname) = argv.get(1) else {
+        return;
+    };
+    let srv = ctx.srv;
+    let mut g = STATE.lock();
+    let st = match state(srv, &mut g) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.out.error(&e);
+            return;
+        }
+    };
+    let Some(f) = st.find_function(fname) else {
+        ctx.out.error("ERR Function not found");
+        return;
+    };
+    let (callback, fflags, name) = (f.callback.clone(), f.flags, f.name.clone());
+    let Some(nk) = parse_numkeys(ctx, argv, "ERR Bad number of keys provided") else {
+        return;
+    };
+    let read_only = fflags & flags::NO_WRITES != 0;
+    if ro_cmd && !read_only {
+        ctx.out
+            .error("ERR Can not execute a script with write flag using *_ro command.");
+        return;
+    }
+    let keys = &argv[3..3 + nk];
+    let args = &argv[3 + nk..];
+    let saved_db = ctx.client.db;
+    let saved_in_exec = ctx.client.in_exec;
+    ctx.client.in_exec = true;
+    let mut rs = RunState {
+        srv,
+        client: ctx.client as *mut Client,
+        locks: &mut *ctx.ks.locks as *mut crate::locks::Locks,
+        wstats: ctx.ks.stats,
+        resp3: false,
+        read_only,
+    };
+    {
+        let _running = RunningGuard::start(true);
+        st.engine
+            .run_function(&callback, keys, args, &name, &mut rs, ctx.out);
+    }
+    ctx.client.in_exec = saved_in_exec;
+    if ctx.client.db != saved_db {
+        ctx.client.select(saved_db);
+    }
+}
+
+/// Parses a library's `#!lua name=<lib>` first line.
+fn library_name(code: &[u8]) -> Result<(String, usize), String> {
+    if !code.starts_with(b"#!") {
+        return Err("ERR Missing library metadata".into());
+    }
+    let Some(end) = code.iter().position(|&c| c == b'\n') else {
+        return Err("ERR Invalid library metadata".into());
+    };
+    let line = String::from_utf8_lossy(&code[2..end]).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if !engine.eq_ignore_ascii_case("lua") {
+        return Err(format!("ERR Engine '{}' not found", engine));
+    }
+    let mut name = None;
+    for p in parts {
+        match p.strip_prefix("name=") {
+            Some(n) => name = Some(n.to_string()),
+            None => return Err(format!("ERR Invalid metadata value given: {}", p)),
+        }
+    }
+    let Some(name) = name else {
+        return Err("ERR Library name was not given".into());
+    };
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+        return Err("ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long".into());
+    }
+    Ok((name, end))
+}
+
+fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let mut replace = false;
+    let mut i = 2;
+    while i + 1 < argv.len() {
+        if argv[i].eq_ignore_ascii_case(b"replace") {
+            replace = true;
+            i += 1;
+        } else {
+            ctx.out.error(&format!(
+                "ERR Unknown option given: {}",
+                String::from_utf8_lossy(argv[i])
+            ));
+            return;
+        }
+    }
+    let Some(&code) = argv.get(i).filter(|_| i + 1 == argv.len()) else {
+        ctx.out.error("ERR Function code is missing");
+        return;
+    };
+    let (name, sb_len) = match library_name(code) {
+        Ok(v) => v,
+        Err(e) => {
+            ctx.out.error(&e);
+            return;
+        }
+    };
+    let mut g = STATE.lock();
+    let st = match state(ctx.srv, &mut g) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.out.error(&e);
+            return;
+        }
+    };
+    let existing = st.libraries.iter().position(|l| l.name == name);
+    if existing.is_some() && !replace {
+        ctx.out
+            .error(&format!("ERR Library '{}' already exists", name));
+        return;
+    }
+    let mut src = code.to_vec();
+    for c in src.iter_mut().take(sb_len) {
+        *c = b' ';
+    }
+    let funcs = match st.engine.load_library(&src) {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.out.error(&e);
+            return;
+        }
+    };
+    for f in &funcs {
+        let clash = st
+            .libraries
+            .iter()
+            .filter(|l| l.name != name)
+            .any(|l| l.funcs.iter().any(|x| x.name == f.name));
+        if clash {
+            ctx.out
+                .error(&format!("ERR Function {} already exists", f.name));
+            return;
+        }
+    }
+    let lib = Library {
+        name: name.clone(),
+        code: code.to_vec(),
+        funcs: funcs
+            .into_iter()
+            .map(|r| FuncInfo {
+                name: r.name,
+                callback: r.callback,
+                flags: r.flags,
+                description: r.description,
+            })
+            .collect(),
+    };
+    match existing {
+        Some(p) => {
+            if let Some(slot) = st.libraries.get_mut(p) {
+                *slot = lib;
+            }
+        }
+        None => st.libraries.push(lib),
+    }
+    ctx.out.bulk(name.as_bytes());
+}
+
+fn flag_names(f: u32) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    for (bit, name) in [
+        (flags::NO_WRITES, "no-writes"),
+        (flags::ALLOW_OOM, "allow-oom"),
+        (flags::ALLOW_STALE, "allow-stale"),
+        (flags::NO_CLUSTER, "no-cluster"),
+        (flags::ALLOW_CROSS_SLOT, "allow-cross-slot-keys"),
+    ] {
+        if f & bit != 0 {
+            v.push(name);
+        }
+    }
+    v
+}
+
+fn function_list(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let mut with_code = false;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"withcode") && !with_code {
+            with_code = true;
+            i += 1;
+        } else if a.eq_ignore_ascii_case(b"libraryname") && pattern.is_none() {
+            let Some(&p) = argv.get(i + 1) else {
+                ctx.out.error("ERR library name argument was not given");
+                return;
+            };
+            pattern = Some(p);
+            i += 2;
+        } else {
+            ctx.out.error(&format!(
+                "ERR Unknown argument {}",
+                String::from_utf8_lossy(a)
+            ));
+            return;
+        }
+    }
+    let g = STATE.lock();
+    let libs: Vec<&Library> = g
+        .as_ref()
+        .map(|st| {
+            st.libraries
+                .iter()
+                .filter(|l| {
+                    pattern.is_none_or(|p| {
+                        spinel_keyspace::glob::glob_match(p, l.name.as_bytes(), false)
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ctx.out.array(libs.len());
+    for l in libs {
+        ctx.out.map(if with_code { 4 } else { 3 });
+        ctx.out.bulk(b"library_name");
+        ctx.out.bulk(l.name.as_bytes());
+        ctx.out.bulk(b"engine");
+        ctx.out.bulk(b"LUA");
+        ctx.out.bulk(b"functions");
+        ctx.out.array(l.funcs.len());
+        for f in &l.funcs {
+            ctx.out.map(3);
+            ctx.out.bulk(b"name");
+            ctx.out.bulk(f.name.as_bytes());
+            ctx.out.bulk(b"description");
+            match &f.description {
+                Some(d) => ctx.out.bulk(d),
+                None => ctx.out.null(),
+            }
+            ctx.out.bulk(b"flags");
+            let names = flag_names(f.flags);
+            ctx.out.set(names.len());
+            for n in names {
+                ctx.out.bulk(n.as_bytes());
+            }
+        }
+        if with_code {
+            ctx.out.bulk(b"library_code");
+            ctx.out.bulk(&l.code);
+        }
+    }
+}
+
+fn function_delete(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(&name) = argv.get(2) else {
+        return;
+    };
+    let mut g = STATE.lock();
+    let removed = g.as_mut().and_then(|st| {
+        let p = st
+            .libraries
+            .iter()
+            .position(|l| l.name.as_bytes() == name)?;
+        Some(st.libraries.remove(p))
+    });
+    match removed {
+        Some(_) => ctx.out.ok(),
+        None => ctx.out.error("ERR Library not found"),
+    }
+}
+
+fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let ok = match argv.len() {
+        2 => true,
+        3 => argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async"),
+        _ => false,
+    };
+    if !ok {
+        ctx.out
+            .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+        return;
+    }
+    if let Some(st) = STATE.lock().as_mut() {
+        st.libraries.clear();
+    }
+    ctx.out.ok();
+}
+
+fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let (libs, funcs) = STATE
+        .lock()
+        .as_ref()
+        .map(|st| {
+            (
+                st.libraries.len(),
+                st.libraries.iter().map(|l| l.funcs.len()).sum::<usize>(),
+            )
+        })
+        .unwrap_or((0, 0));
+    ctx.out.map(2);
+    ctx.out.bulk(b"running_script");
+    ctx.out.null();
+    ctx.out.bulk(b"engines");
+    ctx.out.map(1);
+    ctx.out.bulk(b"LUA");
+    ctx.out.map(2);
+    ctx.out.bulk(b"libraries_count");
+    ctx.out.int(libs as i64);
+    ctx.out.bulk(b"functions_count");
+    ctx.out.int(funcs as i64);
+}
+
+fn function_kill(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    kill_reply(ctx.out, false)
+}
+
+fn function_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let lines: &[&str] = &[
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LOAD [REPLACE] <FUNCTION CODE>",
+        "    Create a new library with the given library name and code.",
+        "DELETE <LIBRARY NAME>",
+        "    Delete the given library.",
+        "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "    Return general information on all the libraries:",
+        "    * Library name",
+        "    * The engine used to run the Library",
+        "    * Library description",
+        "    * Functions list",
+        "    * Library code (if WITHCODE is given)",
+        "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+        "FCALL <FUNCTION NAME> <NUMKEYS> <KEY1> ... <KEYN> <ARG1> ... <ARGN>",
+        "    Call a function with the given name, keys and arguments.",
+        "FCALL_RO <FUNCTION NAME> <NUMKEYS> <KEY1> ... <KEYN> <ARG1> ... <ARGN>",
+        "    Call a read-only function with the given name, keys and arguments.",
+        "STATS",
+        "    Return information about the current function running:",
+        "    * Function name",
+        "    * Command used to run the function",
+        "    * Duration in MS that the function is running",
+        "    If no function is running, return nil",
+        "    In addition, returns a list of available engines.",
+        "KILL",
+        "    Kill the current running function.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Delete all the libraries.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the libraries.",
+        "    * SYNC: Synchronously flush the libraries.",
+        "HELP",
+        "    Print this help.",
+    ];
+    ctx.out.array(lines.len());
+    for l in lines {
+        ctx.out.simple(l);
+    }
 }
 
 /// Memory used by the Lua interpreter (INFO `used_memory_lua`).

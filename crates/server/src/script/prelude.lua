@@ -147,4 +147,46 @@ local handler = rt.handler
 local function run(f)
   return xpcall(f, handler)
 end
-return env, run
+
+-- Function libraries: while a library loads, its globals are only the
+-- library API (redis.register_function, redis.log, the constants); its
+-- functions then run with the regular globals.
+local load_redis = {
+  register_function = rt.register_function,
+  log = redis.log,
+  LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+  REDIS_VERSION = rt.version, REDIS_VERSION_NUM = rt.version_num,
+}
+local strict_redis = {}
+real_of[strict_redis] = load_redis
+setmetatable(strict_redis, {
+  __index = function(_, k)
+    local v = rawget(load_redis, k)
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_newindex,
+  __metatable = false,
+})
+local load_api = { redis = strict_redis }
+local loading = rt.loading
+local fenv = {}
+real_of[fenv] = G
+setmetatable(fenv, {
+  __index = function(_, k)
+    local v
+    if loading() then v = load_api[k] else v = rawget(G, k) end
+    if v == nil then
+      error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+    end
+    return v
+  end,
+  __newindex = ro_newindex,
+  __metatable = false,
+})
+local function run_fn(f, keys, args)
+  return xpcall(function() return f(keys, args) end, handler)
+end
+return env, run, fenv, run_fn
