@@ -607,3 +607,35 @@ fn functions() {
         "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option\r\n"
     );
 }
+
+#[test]
+fn busy_function_and_function_kill() {
+    let s = Server::start(&["--threads", "4", "--busy-reply-threshold", "100"]);
+    let mut runner = s.conn();
+    let mut other = s.conn();
+    let mut killer = s.conn();
+    assert_eq!(
+        runner.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=spin\nredis.register_function('spin', function() while true do end end)"
+        ]),
+        "$4\r\nspin\r\n"
+    );
+    runner.send(&[b"FCALL", b"spin", b"0"]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        other.cmd(&["PING"]),
+        "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert_eq!(
+        killer.cmd(&["SCRIPT", "KILL"]),
+        "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    assert_eq!(killer.cmd(&["FUNCTION", "KILL"]), "+OK\r\n");
+    assert_eq!(
+        runner.read_reply(),
+        "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n"
+    );
+    assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
+}
