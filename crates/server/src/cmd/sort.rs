@@ -379,6 +379,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
                 ctx.ks.set(dst, Value::List(Box::new(l)));
                 ctx.ks.notify(notify::LIST, "sortstore", dst);
                 ctx.ks.add_dirty(vals.len() as u64);
+                crate::blocking::wake(ctx, dst);
             } else if ctx.ks.delete(dst) {
                 ctx.ks.notify(notify::GENERIC, "del", dst);
                 ctx.ks.add_dirty(1);
