@@ -483,6 +483,21 @@ fn busy_and_script_kill() {
     );
     assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
 
+    // pcall can't swallow the kill.
+    runner.send(&[
+        b"EVAL",
+        b"while true do pcall(function() local i = 0 while true do i = i + 1 end end) end",
+        b"0",
+    ]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(killer.cmd(&["SCRIPT", "KILL"]), "+OK\r\n");
+    let r = runner.read_reply();
+    assert!(
+        r.starts_with("-ERR Script killed by user with SCRIPT KILL..."),
+        "{}",
+        r
+    );
+
     // A script that wrote can't be killed; it ends by itself.
     runner.send(&[
         b"EVAL",

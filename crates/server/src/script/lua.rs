@@ -497,6 +497,10 @@ impl Engine {
         rt.set("handler", lua.create_function(error_handler)?)?;
         rt.set("register_function", lua.create_function(register_function)?)?;
         rt.set(
+            "killed",
+            lua.create_function(|_, ()| Ok(super::KILL.load(Ordering::Relaxed)))?,
+        )?;
+        rt.set(
             "loading",
             lua.create_function(|_, ()| Ok(LOADING.with(|l| l.borrow().is_some())))?,
         )?;

@@ -119,9 +119,12 @@ G.rawset = function(t, k, v)
 end
 -- pcall gives the message of an error table raised by redis.call, as Redis's does.
 local raw_pcall = pcall
+local killed = rt.killed
 local function pcall_result(ok, ...)
   if ok then return ok, ... end
   local e = ...
+  -- A killed script must not be able to catch its own termination.
+  if killed() then error(e, 0) end
   if type(e) == "table" then
     local s = rawget(e, "err")
     if type(s) == "string" then return false, s end
