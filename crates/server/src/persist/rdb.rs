@@ -460,12 +460,12 @@ impl<'a> Reader<'a> {
                 let clen = self.length()?;
                 let len = self.length()?;
                 let clen = usize::try_from(clen).map_err(|_| LoadError::Short(self.pos))?;
-                // Decompressed data can't exceed what LZF can expand to.
-                if len == 0 || len > (clen as u64).saturating_mul(300) + 16 {
-                    return self.corrupt("invalid LZF lengths");
-                }
                 let at = self.pos;
                 let z = self.bytes(clen)?;
+                // Decompressed data can't exceed what LZF can expand to.
+                if len == 0 || len > (clen as u64).saturating_mul(300).saturating_add(16) {
+                    return Err(LoadError::Corrupt(at, "invalid LZF lengths".into()));
+                }
                 lzf::decompress(z, len as usize)
                     .ok_or_else(|| LoadError::Corrupt(at, "invalid LZF compressed string".into()))
             }
