@@ -38,7 +38,9 @@ def family(name, weight):
 
 
 # Families that run by default (every one registered below).
-DEFAULT_FAMILIES = ("strings", "bits", "keyspace", "errors", "containers")
+DEFAULT_FAMILIES = (
+    "strings", "bits", "keyspace", "errors", "containers", "lists", "hashes", "sets", "zsets", "resp",
+)
 
 I64_MAX = 9223372036854775807
 I64_MIN = -9223372036854775808
@@ -420,6 +422,375 @@ def gen_containers(g):
         "HSET %s f %s" % (k, v),
         "ZADD %s %d %s" % (k, g.rng.randint(-5, 5), v),
     ])
+
+
+# --- lists / hashes / sets / sorted sets -------------------------------------
+# Each family uses its own few keys most of the time (so values grow past the
+# encoding thresholds) and the shared keys otherwise (WRONGTYPE coverage).
+# Replies whose order depends on a hash table (sets, hashes) are compared as
+# multisets; random picks only where the result is fully determined (count
+# larger than any key, or by type only); SPOP always empties the key, so both
+# servers stay in the same state. Blocking pops use a 10 ms timeout.
+
+_BIG_COUNT = "1000"
+
+
+def _tkey(g, prefix):
+    if g.chance(0.6):
+        return "%s:%d" % (prefix, g.rng.randint(0, 2))
+    return g.key()
+
+
+def _member(g, pool):
+    """Mostly from a small pool (so commands hit existing members)."""
+    if g.chance(0.75):
+        return g.choice(pool)
+    return g.q(g.value())
+
+
+_LIST_VALS = ["a", "b", "c", "1", "2", "-3", "x" * 44, "hello world"]
+
+
+@family("lists", 10)
+def gen_lists(g):
+    k = _tkey(g, "l")
+    c = g.rng.randint(0, 29)
+
+    def vals(lo=1, hi=4):
+        return " ".join(_member(g, _LIST_VALS) for _ in range(g.rng.randint(lo, hi)))
+
+    end = g.choice(["LEFT", "RIGHT"])
+    if c <= 4:
+        return "%s %s %s" % (g.choice(["LPUSH", "RPUSH", "RPUSH"]), k, vals(1, 6))
+    if c == 5:
+        return "%s %s %s" % (g.choice(["LPUSHX", "RPUSHX"]), k, vals(1, 2))
+    if c in (6, 7):
+        return "LRANGE %s %s %s" % (k, g.choice(["0", "0", str(g.index(8))]), g.choice(["-1", "-1", str(g.index(8))]))
+    if c == 8:
+        return "LINDEX %s %s" % (k, g.index(8) if not g.chance(0.05) else g.int_arg())
+    if c == 9:
+        return "LLEN %s" % k
+    if c in (10, 11):
+        cmd = g.choice(["LPOP", "RPOP"])
+        if g.chance(0.5):
+            return "%s %s" % (cmd, k)
+        return "%s %s %s" % (cmd, k, g.choice(["0", "1", "2", "5", "-1", "x"]))
+    if c == 12:
+        return "LSET %s %s %s" % (k, g.index(6), _member(g, _LIST_VALS))
+    if c == 13:
+        return "LINSERT %s %s %s %s" % (k, g.choice(["BEFORE", "AFTER", "after", "MIDDLE"]),
+                                        _member(g, _LIST_VALS), _member(g, _LIST_VALS))
+    if c == 14:
+        return "LTRIM %s %s %s" % (k, g.index(4), g.index(8))
+    if c == 15:
+        return "LREM %s %s %s" % (k, g.choice(["0", "1", "-1", "2", "-2", "x"]), _member(g, _LIST_VALS))
+    if c == 16:
+        opts = g.choice(["", "RANK 1", "RANK -1", "RANK 2", "RANK 0", "COUNT 0", "COUNT 2", "RANK -2 COUNT 0",
+                         "MAXLEN 3", "COUNT 0 MAXLEN 4", "COUNT -1", "MAXLEN -1", "RANK x"])
+        return ("LPOS %s %s %s" % (k, _member(g, _LIST_VALS), opts)).rstrip()
+    if c == 17:
+        return "RPOPLPUSH %s %s" % (k, _tkey(g, "l"))
+    if c in (18, 19):
+        return "LMOVE %s %s %s %s" % (k, _tkey(g, "l"), end, g.choice(["LEFT", "RIGHT"]))
+    if c == 20:
+        keys = [_tkey(g, "l") for _ in range(g.rng.randint(1, 3))]
+        opt = g.choice(["", "", "COUNT 2", "COUNT 10", "COUNT 0"])
+        return ("LMPOP %d %s %s %s" % (len(keys), " ".join(keys), end, opt)).rstrip()
+    if c == 21:
+        keys = [_tkey(g, "l") for _ in range(g.rng.randint(1, 2))]
+        return "%s %s 0.01" % (g.choice(["BLPOP", "BRPOP"]), " ".join(keys))
+    if c == 22:
+        return g.choice([
+            "BLMOVE %s %s %s LEFT 0.01" % (k, _tkey(g, "l"), end),
+            "BRPOPLPUSH %s %s 0.01" % (k, _tkey(g, "l")),
+            "BLMPOP 0.01 2 %s %s %s COUNT 3" % (k, _tkey(g, "l"), end),
+        ])
+    if c == 23:
+        return "%% OBJECT ENCODING %s" % k
+    if c == 24:
+        return g.choice(["LPUSH %s" % k, "LRANGE %s 0" % k, "LINDEX %s" % k, "LSET %s 0" % k, "LPOS %s" % k,
+                         "LMPOP 0 %s LEFT" % k, "BLPOP %s" % k, "LINSERT %s BEFORE a" % k, "LREM %s 0" % k])
+    if c == 25:
+        opts = g.choice(["", "ALPHA", "DESC ALPHA", "LIMIT 0 2 ALPHA", "BY nosort", "ALPHA STORE %s" % _tkey(g, "l")])
+        if opts == "BY nosort":
+            k = "l:%d" % g.rng.randint(0, 2)  # a set's own order would be compared
+        return ("SORT %s %s" % (k, opts)).rstrip()
+    return "RPUSH %s %s" % (k, vals(1, 3))
+
+
+_HASH_FIELDS = ["f1", "f2", "f3", "n", "fl", "", "long_field_name_" + "x" * 20]
+
+
+@family("hashes", 8)
+def gen_hashes(g):
+    k = _tkey(g, "h")
+    c = g.rng.randint(0, 24)
+    f = _member(g, _HASH_FIELDS)
+    if c <= 4:
+        pairs = " ".join("%s %s" % (_member(g, _HASH_FIELDS), g.q(g.value())) for _ in range(g.rng.randint(1, 3)))
+        return "%s %s %s" % (g.choice(["HSET", "HSET", "HMSET"]), k, pairs)
+    if c == 5:
+        return "HSETNX %s %s %s" % (k, f, g.q(g.value()))
+    if c in (6, 7):
+        return "HGET %s %s" % (k, f)
+    if c == 8:
+        return "HMGET %s %s" % (k, " ".join(_member(g, _HASH_FIELDS) for _ in range(g.rng.randint(1, 3))))
+    if c == 9:
+        return "HDEL %s %s" % (k, " ".join(_member(g, _HASH_FIELDS) for _ in range(g.rng.randint(1, 3))))
+    if c == 10:
+        return "%s %s" % (g.choice(["HLEN", "HLEN"]), k)
+    if c == 11:
+        return "HSTRLEN %s %s" % (k, f)
+    if c == 12:
+        return "HEXISTS %s %s" % (k, f)
+    if c in (13, 14):
+        return "HINCRBY %s %s %s" % (k, g.choice(["n", "n", f]), g.int_arg())
+    if c == 15:
+        return "HINCRBYFLOAT %s %s %s" % (k, g.choice(["fl", "fl", f]), g.float_arg())
+    if c == 16:
+        return "~ %s %s" % (g.choice(["HGETALL", "HKEYS", "HVALS"]), k)
+    if c == 17:
+        return g.choice([
+            "~ HRANDFIELD %s %s" % (k, _BIG_COUNT),
+            "~ HRANDFIELD %s %s WITHVALUES" % (k, _BIG_COUNT),
+            "! HRANDFIELD %s" % k,
+            "! HRANDFIELD %s -3 WITHVALUES" % k,
+            "HRANDFIELD %s 0" % k,
+            "HRANDFIELD %s x" % k,
+        ])
+    if c == 18:
+        return g.choice(["@scan HSCAN %s 0" % k, "@scan HSCAN %s 0 MATCH f* COUNT 2" % k, "HSCAN %s x" % k])
+    if c == 19:
+        return "%% OBJECT ENCODING %s" % k
+    if c == 20:
+        return g.choice(["HSET %s f" % k, "HSET %s f v g" % k, "HGET %s" % k, "HMGET %s" % k, "HDEL %s" % k,
+                         "HINCRBY %s f" % k, "HSETNX %s f" % k, "HGETALL %s x" % k, "HRANDFIELD %s 1 BOGUS" % k])
+    return "HSET %s %s %s" % (k, f, g.q(g.value()))
+
+
+_SET_MEMBERS = ["a", "b", "c", "1", "2", "3", "-7", "100", "x" * 30]
+
+
+@family("sets", 8)
+def gen_sets(g):
+    k = _tkey(g, "s")
+    c = g.rng.randint(0, 24)
+
+    def members(lo=1, hi=4):
+        return " ".join(_member(g, _SET_MEMBERS) for _ in range(g.rng.randint(lo, hi)))
+
+    def skeys(lo=1, hi=3):
+        return " ".join(_tkey(g, "s") for _ in range(g.rng.randint(lo, hi)))
+
+    if c <= 4:
+        return "SADD %s %s" % (k, members(1, 6))
+    if c == 5:
+        return "SREM %s %s" % (k, members(1, 3))
+    if c == 6:
+        return "~ SMEMBERS %s" % k
+    if c == 7:
+        return "SISMEMBER %s %s" % (k, _member(g, _SET_MEMBERS))
+    if c == 8:
+        return "SMISMEMBER %s %s" % (k, members(1, 3))
+    if c == 9:
+        return "SCARD %s" % k
+    if c == 10:
+        return "SMOVE %s %s %s" % (k, _tkey(g, "s"), _member(g, _SET_MEMBERS))
+    if c == 11:
+        return g.choice(["~ SPOP %s %s" % (k, _BIG_COUNT), "~ SRANDMEMBER %s %s" % (k, _BIG_COUNT),
+                         "! SRANDMEMBER %s" % k, "! SRANDMEMBER %s -4" % k, "SRANDMEMBER %s 0" % k,
+                         "SPOP %s -1" % k, "SPOP %s 0" % k])
+    if c in (12, 13):
+        return "~ %s %s" % (g.choice(["SINTER", "SUNION", "SDIFF"]), skeys())
+    if c in (14, 15):
+        return "%s %s %s" % (g.choice(["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"]), _tkey(g, "s"), skeys())
+    if c == 16:
+        ks = [_tkey(g, "s") for _ in range(g.rng.randint(1, 3))]
+        opt = g.choice(["", "", "LIMIT 1", "LIMIT 0", "LIMIT -1"])
+        return ("SINTERCARD %d %s %s" % (len(ks), " ".join(ks), opt)).rstrip()
+    if c == 17:
+        return g.choice(["@scan SSCAN %s 0" % k, "@scan SSCAN %s 0 MATCH [a-c] COUNT 2" % k, "SSCAN %s x" % k])
+    if c == 18:
+        return "%% OBJECT ENCODING %s" % k
+    if c == 19:
+        return g.choice(["SADD %s" % k, "SREM %s" % k, "SISMEMBER %s" % k, "SMOVE %s x" % k, "SINTERCARD 0 %s" % k,
+                         "SINTERCARD 2 %s" % k, "SPOP %s 1 2" % k, "SMEMBERS", "SINTER"])
+    if c == 20:
+        return ("SORT %s %s" % (k, g.choice(["", "ALPHA", "DESC", "LIMIT 1 2 ALPHA"]))).rstrip()
+    return "SADD %s %s" % (k, members(1, 3))
+
+
+_ZSET_MEMBERS = ["a", "b", "c", "d", "m1", "m2", "x" * 40]
+
+
+def _score(g):
+    if g.chance(0.7):
+        return str(g.rng.randint(-5, 10))
+    return g.float_arg()
+
+
+def _score_range(g):
+    def one():
+        r = g.rng.random()
+        if r < 0.15:
+            return g.choice(["-inf", "+inf", "inf"])
+        v = str(g.rng.randint(-5, 10))
+        if r < 0.4:
+            return "(" + v
+        if r < 0.43:
+            return g.choice(["x", "(", "(x", "nan"])
+        return v
+    return one(), one()
+
+
+def _lex_range(g):
+    def one():
+        return g.choice(["-", "+", "[a", "(a", "[b", "(c", "[m", "[m1", "(m2", "[x", "a", "[", "("])
+    return one(), one()
+
+
+# Lexicographic ranges are only defined when all scores are equal (else the
+# answer depends on the skip list's random levels): they use a key that only
+# ever gets score 0.
+_LEX_KEY = "zlex"
+
+
+@family("zsets", 10)
+def gen_zsets(g):
+    k = _tkey(g, "z")
+    c = g.rng.randint(0, 34)
+
+    def zkeys(lo=1, hi=3):
+        return [_tkey(g, "z") for _ in range(g.rng.randint(lo, hi))]
+
+    if c <= 4:
+        flags = g.choice(["", "", "", "NX", "XX", "GT", "LT", "CH", "XX CH", "GT CH", "NX GT", "XX NX"])
+        incr = g.chance(0.1)
+        n = 1 if incr else g.rng.randint(1, 4)
+        pairs = " ".join("%s %s" % (_score(g), _member(g, _ZSET_MEMBERS)) for _ in range(n))
+        return " ".join(x for x in ["ZADD", k, flags, "INCR" if incr else "", pairs] if x)
+    if c == 5:
+        return "ZINCRBY %s %s %s" % (k, _score(g), _member(g, _ZSET_MEMBERS))
+    if c == 6:
+        return "ZSCORE %s %s" % (k, _member(g, _ZSET_MEMBERS))
+    if c == 7:
+        return "ZMSCORE %s %s %s" % (k, _member(g, _ZSET_MEMBERS), _member(g, _ZSET_MEMBERS))
+    if c == 8:
+        return "ZCARD %s" % k
+    if c == 9:
+        lo, hi = _score_range(g)
+        return "ZCOUNT %s %s %s" % (k, lo, hi)
+    if c == 10:
+        lo, hi = _lex_range(g)
+        return "ZLEXCOUNT %s %s %s" % (_LEX_KEY, lo, hi)
+    if c == 11:
+        return ("%s %s %s %s" % (g.choice(["ZRANK", "ZREVRANK"]), k, _member(g, _ZSET_MEMBERS),
+                                 g.choice(["", "", "WITHSCORE"]))).rstrip()
+    if c in (12, 13, 14):
+        form = g.rng.randint(0, 2)
+        rev = g.choice(["", "", "REV"])
+        ws = g.choice(["", "WITHSCORES"])
+        if form == 0:
+            a, b = g.index(6), g.index(6)
+            return " ".join(x for x in ["ZRANGE", k, str(a), str(b), rev, ws] if x)
+        # no negative offsets: Valkey 8 answers them differently on skip lists
+        limit = g.choice(["", "", "LIMIT 0 2", "LIMIT 1 -1", "LIMIT 2 1"])
+        if form == 1:
+            lo, hi = _score_range(g)
+            return " ".join(x for x in ["ZRANGE", k, lo, hi, "BYSCORE", rev, limit, ws] if x)
+        lo, hi = _lex_range(g)
+        return " ".join(x for x in ["ZRANGE", _LEX_KEY, lo, hi, "BYLEX", rev, limit] if x)
+    if c == 15:
+        lo, hi = _score_range(g)
+        cmd = g.choice(["ZRANGEBYSCORE", "ZREVRANGEBYSCORE"])
+        if cmd == "ZREVRANGEBYSCORE":
+            lo, hi = hi, lo
+        return " ".join(x for x in [cmd, k, lo, hi, g.choice(["", "WITHSCORES"]), g.choice(["", "LIMIT 1 2"])] if x)
+    if c == 16:
+        lo, hi = _lex_range(g)
+        return ("%s %s %s %s %s" % (g.choice(["ZRANGEBYLEX", "ZREVRANGEBYLEX"]), _LEX_KEY, lo, hi,
+                                    g.choice(["", "LIMIT 0 3"]))).rstrip()
+    if c == 17:
+        return "ZREVRANGE %s %d %d %s" % (k, g.index(5), g.index(5), g.choice(["", "WITHSCORES"]))
+    if c == 18:
+        lo, hi = _score_range(g)
+        return g.choice([
+            "ZRANGESTORE %s %s %d %d" % (_tkey(g, "z"), k, g.index(4), g.index(4)),
+            "ZRANGESTORE %s %s %s %s BYSCORE" % (_tkey(g, "z"), k, lo, hi),
+        ])
+    if c == 19:
+        return "ZREM %s %s" % (k, " ".join(_member(g, _ZSET_MEMBERS) for _ in range(g.rng.randint(1, 3))))
+    if c == 20:
+        lo, hi = _score_range(g)
+        llo, lhi = _lex_range(g)
+        return g.choice([
+            "ZREMRANGEBYRANK %s %d %d" % (k, g.index(4), g.index(4)),
+            "ZREMRANGEBYSCORE %s %s %s" % (k, lo, hi),
+            "ZREMRANGEBYLEX %s %s %s" % (_LEX_KEY, llo, lhi),
+        ])
+    if c == 21:
+        cmd = g.choice(["ZPOPMIN", "ZPOPMAX"])
+        return ("%s %s %s" % (cmd, k, g.choice(["", "", "1", "3", "0", "-1"]))).rstrip()
+    if c == 22:
+        ks = zkeys(1, 2)
+        opt = g.choice(["", "COUNT 2", "COUNT 10", "COUNT 0"])
+        return ("ZMPOP %d %s %s %s" % (len(ks), " ".join(ks), g.choice(["MIN", "MAX"]), opt)).rstrip()
+    if c == 23:
+        ks = zkeys(1, 2)
+        return g.choice([
+            "%s %s 0.01" % (g.choice(["BZPOPMIN", "BZPOPMAX"]), " ".join(ks)),
+            "BZMPOP 0.01 %d %s %s COUNT 2" % (len(ks), " ".join(ks), g.choice(["MIN", "MAX"])),
+        ])
+    if c in (24, 25, 26):
+        ks = zkeys(1, 3)
+        op = g.choice(["ZUNION", "ZINTER", "ZDIFF", "ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"])
+        parts = [op]
+        if op.endswith("STORE"):
+            parts.append(_tkey(g, "z"))
+        parts += [str(len(ks))] + ks
+        if op not in ("ZDIFF", "ZDIFFSTORE"):
+            if g.chance(0.3):
+                parts += ["WEIGHTS"] + [g.choice(["1", "2", "0.5", "-1", "0", "inf"]) for _ in ks]
+            if g.chance(0.3):
+                parts += ["AGGREGATE", g.choice(["SUM", "MIN", "MAX", "min"])]
+        if not op.endswith("STORE") and g.chance(0.6):
+            parts.append("WITHSCORES")
+        return " ".join(parts)
+    if c == 27:
+        ks = zkeys(1, 3)
+        return ("ZINTERCARD %d %s %s" % (len(ks), " ".join(ks), g.choice(["", "LIMIT 1"]))).rstrip()
+    if c == 28:
+        return g.choice([
+            "~ ZRANDMEMBER %s %s" % (k, _BIG_COUNT),
+            "~ ZRANDMEMBER %s %s WITHSCORES" % (k, _BIG_COUNT),
+            "! ZRANDMEMBER %s" % k,
+            "! ZRANDMEMBER %s -3 WITHSCORES" % k,
+            "ZRANDMEMBER %s 0" % k,
+        ])
+    if c == 29:
+        return g.choice(["@scan ZSCAN %s 0" % k, "@scan ZSCAN %s 0 MATCH m* COUNT 1" % k, "ZSCAN %s x" % k])
+    if c == 30:
+        return "%% OBJECT ENCODING %s" % k
+    if c == 31:
+        return g.choice(["ZADD %s" % k, "ZADD %s 1" % k, "ZADD %s 1 a 2" % k, "ZADD %s INCR 1 a 2 b" % k,
+                         "ZRANGE %s 0" % k, "ZRANGE %s 0 1 LIMIT 0 1" % k, "ZRANGE %s a b BYLEX WITHSCORES" % k,
+                         "ZUNION 0 %s" % k, "ZUNION 2 %s" % k, "ZUNIONSTORE %s 1 %s WITHSCORES" % (k, k),
+                         "ZINCRBY %s x a" % k, "ZPOPMIN %s 1 2" % k, "ZMPOP 1 %s" % k])
+    if c == 32:
+        opts = g.choice(["", "ALPHA", "BY nosort", "BY nosort DESC LIMIT 1 2", "LIMIT 0 3 ALPHA DESC"])
+        if "nosort" in opts:
+            k = "z:%d" % g.rng.randint(0, 2)  # a set's own order would be compared
+        return ("SORT %s %s" % (k, opts)).rstrip()
+    if c == 33:
+        return "ZADD %s %s" % (_LEX_KEY, " ".join("0 %s" % _member(g, _ZSET_MEMBERS) for _ in range(g.rng.randint(1, 4))))
+    return "ZADD %s %s %s" % (k, _score(g), _member(g, _ZSET_MEMBERS))
+
+
+# --- protocol switch ---------------------------------------------------------------------
+@family("resp", 1)
+def gen_resp(g):
+    # Everything after this line is compared in the chosen protocol.
+    return g.choice(["! HELLO 3", "! HELLO 2", "! HELLO 2"])
 
 
 def generate(seed, count, families=None):
