@@ -707,3 +707,41 @@ fn redis_7_0_rdb_loads_into_spinel() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&rdir);
 }
+
+/// The in-process API a replica's full sync uses: a streamed point-in-time
+/// image and a whole-dataset replacement.
+#[test]
+fn stream_snapshot_and_replace_dataset() {
+    use spinel_keyspace::{Entry, Value};
+    let srv = spinel_server::startup::build(spinel_server::config::Config::new(None), None);
+    let put = |db: usize, k: &[u8], v: Value| {
+        let h = srv.ks.hash(k);
+        let idx = srv.ks.shard_of(h);
+        srv.ks.dbs[db].shards[idx]
+            .lock()
+            .insert(h, k, Entry::new(v, 0), false);
+    };
+    for i in 0..1000 {
+        put(
+            0,
+            format!("k{}", i).as_bytes(),
+            Value::string(format!("v{}", i).as_bytes()),
+        );
+    }
+    put(3, b"other", Value::Int(42));
+    let mut image = Vec::new();
+    spinel_server::persist::snapshot::stream_snapshot(srv, &mut image).expect("stream");
+    assert!(image.starts_with(b"REDIS0011"));
+    put(0, b"extra", Value::Int(1));
+    let sum = spinel_server::persist::replace_dataset(srv, &image).expect("load");
+    assert_eq!(sum.loaded, 1001);
+    assert_eq!(srv.ks.dbsize(0), 1000);
+    assert_eq!(srv.ks.dbsize(3), 1);
+    let h = srv.ks.hash(b"k7");
+    let idx = srv.ks.shard_of(h);
+    let mut sh = srv.ks.dbs[0].shards[idx].lock();
+    let e = sh.get(h, b"k7", 0).expect("k7");
+    assert_eq!(e.value.to_bytes().as_deref(), Some(&b"v7"[..]));
+    drop(sh);
+    assert!(spinel_server::persist::replace_dataset(srv, &image[..image.len() - 3]).is_err());
+}

@@ -453,6 +453,20 @@ pub fn start(srv: &'static Server) -> bool {
     true
 }
 
+/// Replaces the whole dataset with an RDB image (a replica after a full
+/// sync), with every shard held so no command sees a half-loaded state.
+/// On error the keyspace holds what was loaded before the error.
+pub fn replace_dataset(srv: &'static Server, bytes: &[u8]) -> Result<rdb::LoadSummary, String> {
+    snapshot::wait_bgsave();
+    let mut shards = lock_all(srv);
+    for sh in shards.iter_mut() {
+        sh.touch_all_watched();
+        let (old, _) = sh.take_all();
+        drop(old);
+    }
+    load_bytes(srv, bytes, Some(&mut shards)).map_err(|e| describe("(stream)", &e).join(" "))
+}
+
 /// DEBUG RELOAD: save, empty the keyspace, load the file back, all while
 /// every shard is held.
 fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {

@@ -66,43 +66,50 @@ pub fn wait_bgsave() {
     }
 }
 
+/// Claims the single snapshot slot (false when a snapshot is running).
+fn claim() -> bool {
+    STATE
+        .bgsave_in_progress
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+}
+
+/// The snapshot instant: with every shard held (no command is half-way),
+/// marks all shards pending and records the database sizes.
+fn take_instant(srv: &'static Server) {
+    STATE.bgsave_started_ms.store(now_ms(), Ordering::Relaxed);
+    let n = srv.ks.nshards();
+    let shards = super::lock_all(srv);
+    let sizes = (0..srv.ks.ndbs())
+        .map(|db| {
+            let part = shards.get(db * n..(db + 1) * n).unwrap_or(&[]);
+            (
+                part.iter().map(|s| s.len()).sum(),
+                part.iter().map(|s| s.expires.len()).sum(),
+            )
+        })
+        .collect();
+    let snap = Snapshot {
+        nshards: n,
+        pending: (0..shards.len()).map(|_| AtomicBool::new(true)).collect(),
+        copies: Mutex::new(HashMap::new()),
+        sizes,
+        compress: super::compression(srv),
+        checksum: super::checksum(srv),
+        dirty_at_start: srv.dirty.load(Ordering::Relaxed),
+    };
+    *CURRENT.write() = Some(Arc::new(snap));
+    ACTIVE.store(true, Ordering::Release);
+}
+
 /// Takes the snapshot instant and starts the writer thread. False when a
 /// BGSAVE is already running.
 pub fn start_bgsave(srv: &'static Server) -> bool {
-    if STATE
-        .bgsave_in_progress
-        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        .is_err()
-    {
+    if !claim() {
         return false;
     }
-    STATE.bgsave_started_ms.store(now_ms(), Ordering::Relaxed);
     STATE.last_bgsave_try.store(now_ms(), Ordering::Relaxed);
-    let n = srv.ks.nshards();
-    {
-        // The instant: every shard held, so no command is half-way.
-        let shards = super::lock_all(srv);
-        let sizes = (0..srv.ks.ndbs())
-            .map(|db| {
-                let part = shards.get(db * n..(db + 1) * n).unwrap_or(&[]);
-                (
-                    part.iter().map(|s| s.len()).sum(),
-                    part.iter().map(|s| s.expires.len()).sum(),
-                )
-            })
-            .collect();
-        let snap = Snapshot {
-            nshards: n,
-            pending: (0..shards.len()).map(|_| AtomicBool::new(true)).collect(),
-            copies: Mutex::new(HashMap::new()),
-            sizes,
-            compress: super::compression(srv),
-            checksum: super::checksum(srv),
-            dirty_at_start: srv.dirty.load(Ordering::Relaxed),
-        };
-        *CURRENT.write() = Some(Arc::new(snap));
-        ACTIVE.store(true, Ordering::Release);
-    }
+    take_instant(srv);
     log::notice(&format!(
         "Background saving started by pid {}",
         std::process::id()
@@ -115,6 +122,29 @@ pub fn start_bgsave(srv: &'static Server) -> bool {
         return false;
     }
     true
+}
+
+/// Streams a point-in-time RDB image of the whole dataset into `w` on the
+/// calling thread while commands keep running (a replica's full sync).
+/// Waits for a running BGSAVE to end first. The save status and the dirty
+/// counter are left alone.
+pub fn stream_snapshot(srv: &'static Server, w: &mut dyn Write) -> std::io::Result<()> {
+    loop {
+        wait_bgsave();
+        if claim() {
+            break;
+        }
+    }
+    take_instant(srv);
+    let snap = CURRENT.read().clone();
+    let res = match snap {
+        Some(snap) => write_snapshot(srv, &snap, w),
+        None => Err(std::io::Error::other("snapshot vanished")),
+    };
+    let ok = STATE.last_bgsave_ok.load(Ordering::Relaxed);
+    let secs = STATE.last_bgsave_time_sec.load(Ordering::Relaxed);
+    finish(ok, secs);
+    res
 }
 
 fn finish(ok: bool, secs: i64) {
@@ -134,7 +164,15 @@ fn run_bgsave(srv: &'static Server) {
         return;
     };
     let tmp = format!("temp-bgsave-{}.rdb", std::process::id());
-    let res = write_snapshot(srv, &snap, &tmp);
+    let res = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+        write_snapshot(srv, &snap, &mut w)?;
+        w.flush()?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, rdb_path(srv))
+    })();
     let secs = t0.elapsed().as_secs() as i64;
     match res {
         Ok(()) => {
@@ -152,9 +190,9 @@ fn run_bgsave(srv: &'static Server) {
     }
 }
 
-fn write_snapshot(srv: &'static Server, snap: &Snapshot, tmp: &str) -> std::io::Result<()> {
-    let f = std::fs::File::create(tmp)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+/// Writes the snapshot, shard by shard, taking early copies where commands
+/// got there first.
+fn write_snapshot(srv: &'static Server, snap: &Snapshot, w: &mut dyn Write) -> std::io::Result<()> {
     let mut crc = 0u64;
     let mut buf = Vec::with_capacity(1 << 16);
     rdb::write_header(
@@ -218,10 +256,7 @@ fn write_snapshot(srv: &'static Server, snap: &Snapshot, tmp: &str) -> std::io::
     }
     rdb::write_trailer(&mut buf, crc, snap.checksum);
     w.write_all(&buf)?;
-    w.flush()?;
-    let f = w.into_inner().map_err(|e| e.into_error())?;
-    f.sync_all()?;
-    std::fs::rename(tmp, rdb_path(srv))
+    w.flush()
 }
 
 /// Checks the `save` points ten times a second and starts a BGSAVE when
