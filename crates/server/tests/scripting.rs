@@ -375,6 +375,31 @@ fn sandbox() {
         ]),
         "$27\r\n{\"a\":[1,2,null],\"b\":1e+100}\r\n"
     );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "local s = cmsgpack.pack({1,2,3}, 'abc', -1, -200, 1.5, {a=1}, true, nil, 300, 70000, {}) \
+             return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end))",
+            "0"
+        ]),
+        "$64\r\n93010203a3616263ffd1ff38ca3fc0000081a16101c3c0cd012cce0001117090\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return {cmsgpack.unpack(cmsgpack.pack({1,2,{x='y'}}, 'abc', -5, 1.5))}",
+            "0"
+        ]),
+        "*4\r\n*3\r\n:1\r\n:2\r\n*0\r\n$3\r\nabc\r\n:-5\r\n:1\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2)}",
+            "0"
+        ]),
+        "*3\r\n:2\r\n:1\r\n:2\r\n"
+    );
     // Resource bombs end in errors, not crashes.
     let r = c.cmd(&[
         "EVAL",

@@ -371,6 +371,332 @@ pub fn cjson_decode(lua: &Lua, args: MultiValue) -> Ret {
     }
 }
 
+/// lua-cmsgpack's nesting limit: deeper tables are packed as nil.
+const MSGPACK_MAX_NESTING: usize = 16;
+
+fn mp_int(out: &mut Vec<u8>, n: i64) {
+    if n >= 0 {
+        if n <= 127 {
+            out.push(n as u8);
+        } else if n <= 0xff {
+            out.extend_from_slice(&[0xcc, n as u8]);
+        } else if n <= 0xffff {
+            out.push(0xcd);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        } else if n <= 0xffff_ffff {
+            out.push(0xce);
+            out.extend_from_slice(&(n as u32).to_be_bytes());
+        } else {
+            out.push(0xcf);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    } else if n >= -32 {
+        out.push(n as i8 as u8);
+    } else if n >= -128 {
+        out.extend_from_slice(&[0xd0, n as i8 as u8]);
+    } else if n >= -32768 {
+        out.push(0xd1);
+        out.extend_from_slice(&(n as i16).to_be_bytes());
+    } else if n >= -2_147_483_648 {
+        out.push(0xd2);
+        out.extend_from_slice(&(n as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+fn mp_number(out: &mut Vec<u8>, d: f64) {
+    if d.is_finite() && (d as i64) as f64 == d {
+        mp_int(out, d as i64);
+        return;
+    }
+    let f = d as f32;
+    if f as f64 == d || (d.is_nan() && f.is_nan()) {
+        out.push(0xca);
+        out.extend_from_slice(&f.to_be_bytes());
+    } else {
+        out.push(0xcb);
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+}
+
+fn mp_len(out: &mut Vec<u8>, n: usize, fix: u8, fix_max: usize, c8: Option<u8>, c16: u8, c32: u8) {
+    if n < fix_max {
+        out.push(fix | n as u8);
+    } else if let (Some(c), true) = (c8, n <= 0xff) {
+        out.extend_from_slice(&[c, n as u8]);
+    } else if n <= 0xffff {
+        out.push(c16);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(c32);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    }
+}
+
+fn mp_encode(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
+    match v {
+        Value::Nil => out.push(0xc0),
+        Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
+        Value::Integer(i) => mp_int(out, *i),
+        Value::Number(n) => mp_number(out, *n),
+        Value::String(s) => {
+            let b = s.as_bytes();
+            mp_len(out, b.len(), 0xa0, 32, Some(0xd9), 0xda, 0xdb);
+            out.extend_from_slice(&b);
+        }
+        Value::Table(t) if level < MSGPACK_MAX_NESTING => {
+            // An array when every key is a positive integer and there are
+            // no holes.
+            let mut count = 0usize;
+            let mut max = 0usize;
+            let mut array = true;
+            for pair in t.clone().pairs::<Value, Value>() {
+                let (k, _) = pair?;
+                match as_f64(&k) {
+                    Some(n) if n >= 1.0 && n.floor() == n && n < 1e15 => {
+                        count += 1;
+                        max = max.max(n as usize);
+                    }
+                    _ => {
+                        array = false;
+                        break;
+                    }
+                }
+            }
+            if array && max == count {
+                mp_len(out, count, 0x90, 16, None, 0xdc, 0xdd);
+                for i in 1..=count {
+                    let e: Value = t.raw_get(i)?;
+                    mp_encode(out, &e, level + 1)?;
+                }
+            } else {
+                let pairs: Vec<(Value, Value)> = t
+                    .clone()
+                    .pairs::<Value, Value>()
+                    .collect::<mlua::Result<_>>()?;
+                mp_len(out, pairs.len(), 0x80, 16, None, 0xde, 0xdf);
+                for (k, val) in &pairs {
+                    mp_encode(out, k, level + 1)?;
+                    mp_encode(out, val, level + 1)?;
+                }
+            }
+        }
+        _ => out.push(0xc0),
+    }
+    Ok(())
+}
+
+pub fn cmsgpack_pack(lua: &Lua, args: MultiValue) -> Ret {
+    if args.is_empty() {
+        return fail(
+            lua,
+            "bad argument #0 to 'pack' (MessagePack pack needs input.)",
+        );
+    }
+    let mut out = Vec::new();
+    for v in args.iter() {
+        mp_encode(&mut out, v, 0)?;
+    }
+    Ok((true, Value::String(lua.create_string(&out)?)))
+}
+
+enum MpErr {
+    Missing,
+    Bad,
+    Lua(mlua::Error),
+}
+
+impl From<mlua::Error> for MpErr {
+    fn from(e: mlua::Error) -> Self {
+        MpErr::Lua(e)
+    }
+}
+
+fn take<'a>(b: &'a [u8], pos: &mut usize, n: usize) -> Result<&'a [u8], MpErr> {
+    let end = pos.checked_add(n).ok_or(MpErr::Missing)?;
+    let s = b.get(*pos..end).ok_or(MpErr::Missing)?;
+    *pos = end;
+    Ok(s)
+}
+
+fn be(b: &[u8]) -> u64 {
+    b.iter().fold(0u64, |acc, &c| (acc << 8) | c as u64)
+}
+
+fn mp_decode(lua: &Lua, b: &[u8], pos: &mut usize, base: usize) -> Result<Value, MpErr> {
+    if base.abs_diff(super::lua::stack_pos()) > super::lua::STACK_BUDGET {
+        return Err(MpErr::Bad);
+    }
+    let c = take(b, pos, 1)?[0];
+    let num = |n: f64| Ok(Value::Number(n));
+    let string =
+        |lua: &Lua, s: &[u8]| -> Result<Value, MpErr> { Ok(Value::String(lua.create_string(s)?)) };
+    match c {
+        0x00..=0x7f => num(c as f64),
+        0xe0..=0xff => num(c as i8 as f64),
+        0xc0 => Ok(Value::Nil),
+        0xc2 => Ok(Value::Boolean(false)),
+        0xc3 => Ok(Value::Boolean(true)),
+        0xcc => num(be(take(b, pos, 1)?) as f64),
+        0xcd => num(be(take(b, pos, 2)?) as f64),
+        0xce => num(be(take(b, pos, 4)?) as f64),
+        0xcf => num(be(take(b, pos, 8)?) as f64),
+        0xd0 => num(be(take(b, pos, 1)?) as u8 as i8 as f64),
+        0xd1 => num(be(take(b, pos, 2)?) as u16 as i16 as f64),
+        0xd2 => num(be(take(b, pos, 4)?) as u32 as i32 as f64),
+        0xd3 => num(be(take(b, pos, 8)?) as i64 as f64),
+        0xca => num(f32::from_bits(be(take(b, pos, 4)?) as u32) as f64),
+        0xcb => num(f64::from_bits(be(take(b, pos, 8)?))),
+        0xa0..=0xbf => {
+            let n = (c & 0x1f) as usize;
+            string(lua, take(b, pos, n)?)
+        }
+        0xd9 | 0xc4 => {
+            let n = be(take(b, pos, 1)?) as usize;
+            string(lua, take(b, pos, n)?)
+        }
+        0xda | 0xc5 => {
+            let n = be(take(b, pos, 2)?) as usize;
+            string(lua, take(b, pos, n)?)
+        }
+        0xdb | 0xc6 => {
+            let n = be(take(b, pos, 4)?) as usize;
+            string(lua, take(b, pos, n)?)
+        }
+        0x90..=0x9f | 0xdc | 0xdd => {
+            let n = match c {
+                0xdc => be(take(b, pos, 2)?) as usize,
+                0xdd => be(take(b, pos, 4)?) as usize,
+                _ => (c & 0x0f) as usize,
+            };
+            let t = lua.create_table()?;
+            for i in 0..n {
+                let v = mp_decode(lua, b, pos, base)?;
+                t.raw_set(i + 1, v)?;
+            }
+            Ok(Value::Table(t))
+        }
+        0x80..=0x8f | 0xde | 0xdf => {
+            let n = match c {
+                0xde => be(take(b, pos, 2)?) as usize,
+                0xdf => be(take(b, pos, 4)?) as usize,
+                _ => (c & 0x0f) as usize,
+            };
+            let t = lua.create_table()?;
+            for _ in 0..n {
+                let k = mp_decode(lua, b, pos, base)?;
+                let v = mp_decode(lua, b, pos, base)?;
+                if !k.is_nil() {
+                    t.raw_set(k, v)?;
+                }
+            }
+            Ok(Value::Table(t))
+        }
+        _ => Err(MpErr::Bad),
+    }
+}
+
+/// Decodes up to `limit` objects (0: all) from `offset`; returns the
+/// values and the offset after them (-1 when the input is exhausted).
+fn mp_unpack(lua: &Lua, b: &[u8], limit: usize, offset: usize) -> Result<(Vec<Value>, i64), MpErr> {
+    let mut pos = offset;
+    let mut out = Vec::new();
+    let base = super::lua::stack_pos();
+    while pos < b.len() && (limit == 0 || out.len() < limit) {
+        out.push(mp_decode(lua, b, &mut pos, base)?);
+    }
+    let next = if pos >= b.len() { -1 } else { pos as i64 };
+    Ok((out, next))
+}
+
+fn mp_fail(lua: &Lua, e: MpErr) -> mlua::Result<MultiValue> {
+    let msg = match e {
+        MpErr::Missing => "Missing bytes in input.",
+        MpErr::Bad => "Bad data format in input.",
+        MpErr::Lua(e) => return Err(e),
+    };
+    let mut mv = MultiValue::new();
+    mv.push_back(Value::Boolean(false));
+    mv.push_back(Value::String(lua.create_string(msg)?));
+    Ok(mv)
+}
+
+fn mp_bytes(lua: &Lua, v: Option<&Value>, fname: &str) -> Result<Vec<u8>, String> {
+    match v {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(v @ (Value::Integer(_) | Value::Number(_))) => Ok(lua
+            .coerce_string(v.clone())
+            .ok()
+            .flatten()
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_default()),
+        other => Err(format!(
+            "bad argument #1 to '{}' (string expected, got {})",
+            fname,
+            other.map(type_name).unwrap_or("no value")
+        )),
+    }
+}
+
+/// cmsgpack.unpack / unpack_one / unpack_limit. Returns `(true, values...)`
+/// or `(false, message)`; `with_offset` puts the next offset first.
+fn unpack_generic(
+    lua: &Lua,
+    args: MultiValue,
+    fname: &str,
+    limit_arg: Option<usize>,
+) -> mlua::Result<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let b = match mp_bytes(lua, a.first(), fname) {
+        Ok(b) => b,
+        Err(e) => {
+            let mut mv = MultiValue::new();
+            mv.push_back(Value::Boolean(false));
+            mv.push_back(Value::String(lua.create_string(&e)?));
+            return Ok(mv);
+        }
+    };
+    let num_at = |i: usize| -> usize {
+        a.get(i)
+            .and_then(as_f64)
+            .map(|n| if n > 0.0 { n as usize } else { 0 })
+            .unwrap_or(0)
+    };
+    let (limit, offset, with_offset) = match limit_arg {
+        None => (0, 0, false),
+        Some(1) => (1, num_at(1), true),
+        Some(_) => (num_at(1), num_at(2), true),
+    };
+    match mp_unpack(lua, &b, limit, offset) {
+        Ok((vals, next)) => {
+            let mut mv = MultiValue::new();
+            mv.push_back(Value::Boolean(true));
+            if with_offset {
+                mv.push_back(Value::Number(next as f64));
+            }
+            for v in vals {
+                mv.push_back(v);
+            }
+            Ok(mv)
+        }
+        Err(e) => mp_fail(lua, e),
+    }
+}
+
+pub fn cmsgpack_unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    unpack_generic(lua, args, "unpack", None)
+}
+
+pub fn cmsgpack_unpack_one(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    unpack_generic(lua, args, "unpack_one", Some(1))
+}
+
+pub fn cmsgpack_unpack_limit(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    unpack_generic(lua, args, "unpack_limit", Some(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -289,6 +289,34 @@ unsafe fn tramp(l: *mut ffi::lua_State, with_where: bool) -> c_int {
     ffi::lua_error(l)
 }
 
+/// Like `raise_tramp_where` for functions returning `(true, values...)` or
+/// `(false, message)`.
+unsafe extern "C-unwind" fn raise_tramp_multi(l: *mut ffi::lua_State) -> c_int {
+    let n = ffi::lua_gettop(l);
+    ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+    ffi::lua_insert(l, 1);
+    ffi::lua_call(l, n, ffi::LUA_MULTRET);
+    let nres = ffi::lua_gettop(l);
+    if nres >= 1 && ffi::lua_toboolean(l, 1) != 0 {
+        return nres - 1;
+    }
+    ffi::lua_settop(l, 2);
+    ffi::luaL_where(l, 1);
+    ffi::lua_insert(l, -2);
+    ffi::lua_concat(l, 2);
+    ffi::lua_error(l)
+}
+
+/// Wraps a `(true, values...)` / `(false, message)` function.
+fn raiser_multi(lua: &Lua, f: Function) -> mlua::Result<Function> {
+    // SAFETY: as in `raiser`.
+    unsafe {
+        lua.exec_raw(f, |state| {
+            ffi::lua_pushcclosure(state, raise_tramp_multi, 1);
+        })
+    }
+}
+
 /// Wraps `f` (returning `(ok, value)`) in a C closure that raises on failure.
 fn raiser(lua: &Lua, f: Function, with_where: bool) -> mlua::Result<Function> {
     let t: ffi::lua_CFunction = if with_where {
@@ -490,6 +518,26 @@ impl Engine {
         rt.set("bit", libs::bit_table(&lua)?)?;
         rt.set("cjson_encode", lua.create_function(libs::cjson_encode)?)?;
         rt.set("cjson_decode", lua.create_function(libs::cjson_decode)?)?;
+        rt.set(
+            "cmsgpack_pack",
+            raiser(&lua, lua.create_function(libs::cmsgpack_pack)?, true)?,
+        )?;
+        for (name, f) in [
+            (
+                "cmsgpack_unpack",
+                lua.create_function(libs::cmsgpack_unpack)?,
+            ),
+            (
+                "cmsgpack_unpack_one",
+                lua.create_function(libs::cmsgpack_unpack_one)?,
+            ),
+            (
+                "cmsgpack_unpack_limit",
+                lua.create_function(libs::cmsgpack_unpack_limit)?,
+            ),
+        ] {
+            rt.set(name, raiser_multi(&lua, f)?)?;
+        }
         rt.set(
             "cjson_null",
             Value::LightUserData(mlua::LightUserData(std::ptr::null_mut())),

@@ -46,7 +46,19 @@ local cjson = {
   _VERSION = "2.1.0",
 }
 
+local cmsgpack = {
+  pack = rt.cmsgpack_pack,
+  unpack = rt.cmsgpack_unpack,
+  unpack_one = rt.cmsgpack_unpack_one,
+  unpack_limit = rt.cmsgpack_unpack_limit,
+  _NAME = "cmsgpack",
+  _VERSION = "lua-cmsgpack 0.4.0",
+  _COPYRIGHT = "Copyright (C) 2012, Salvatore Sanfilippo",
+  _DESCRIPTION = "MessagePack C implementation for Lua",
+}
+
 G.redis = redis
+G.cmsgpack = cmsgpack
 G.bit = bit
 G.cjson = cjson
 G.os = { clock = G.os.clock }
@@ -54,7 +66,8 @@ G.__redis__err__handler = rt.handler
 
 local allowed = {
   -- libraries
-  string = true, cjson = true, bit = true, math = true, table = true, os = true, coroutine = true,
+  string = true, cjson = true, bit = true, cmsgpack = true, math = true, table = true, os = true,
+  coroutine = true,
   -- the API
   redis = true, __redis__err__handler = true,
   -- builtins
@@ -79,7 +92,7 @@ local function readonly(t)
   real_of[p] = t
   return setmetatable(p, { __index = t, __newindex = ro_newindex, __metatable = false })
 end
-for _, name in ipairs({"string", "cjson", "bit", "math", "table", "os", "coroutine", "redis"}) do
+for _, name in ipairs({"string", "cjson", "bit", "cmsgpack", "math", "table", "os", "coroutine", "redis"}) do
   rawset(G, name, readonly(rawget(G, name)))
 end
 
