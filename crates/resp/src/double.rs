@@ -16,6 +16,14 @@ pub fn format_double(v: f64, out: &mut [u8]) -> usize {
     if v == 0.0 {
         return copy(out, if v.is_sign_negative() { b"-0" } else { b"0" });
     }
+    // Redis's double2ll fast path: integral values within ±LLONG_MAX/2
+    // print as integers.
+    const HALF: f64 = (i64::MAX / 2) as f64;
+    if (-HALF..=HALF).contains(&v) && v.fract() == 0.0 {
+        let mut b = itoa::Buffer::new();
+        let s = b.format(v as i64);
+        return copy(out, s.as_bytes());
+    }
     // Shortest round-trip digits from Rust's formatter: "d.ddddde[-]x".
     let mut tmp = [0u8; 40];
     let len = {
@@ -150,7 +158,9 @@ mod tests {
         assert_eq!(f(f64::INFINITY), "inf");
         assert_eq!(f(f64::NEG_INFINITY), "-inf");
         assert_eq!(f(0.1 + 0.2), "0.30000000000000004");
-        assert_eq!(f(1e15), "1e+15");
+        assert_eq!(f(1e15), "1000000000000000");
+        assert_eq!(f(1e17), "100000000000000000");
+        assert_eq!(f(1e21), "1e+21");
         assert_eq!(f(1234567.0), "1234567");
     }
 }

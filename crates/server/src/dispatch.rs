@@ -373,7 +373,12 @@ impl<'a> Access<'a> {
         let old = sh.insert(h, key, Entry::new(v, clock), keep_ttl);
         sh.touch_watched(key);
         crate::blocking::key_written(sh, db, key);
+        let created = old.is_none();
         drop_value(old.map(|e| e.value));
+        if created {
+            // dbAdd's `new` event.
+            crate::notify::keyspace_event(crate::notify::NEW, "new", key, db);
+        }
     }
 
     /// Deletes a key; true if it existed.

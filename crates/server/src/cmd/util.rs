@@ -13,36 +13,10 @@ pub fn arg_i64(a: &[u8]) -> Result<i64, &'static str> {
     parse_i64(a).ok_or(ERR_NOT_INT)
 }
 
-/// `getLongDoubleFromObject`/`getDoubleFromObject`: strtod semantics,
-/// no trailing garbage, no spaces, NaN rejected.
+/// `getDoubleFromObject`: strtod semantics (hex floats, inf), no leading
+/// space, no trailing garbage, no NaN, overflow/underflow rejected.
 pub fn parse_f64(a: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(a).ok()?;
-    if s.is_empty()
-        || s.starts_with(|c: char| c.is_ascii_whitespace())
-        || s.ends_with(|c: char| c.is_ascii_whitespace())
-    {
-        return None;
-    }
-    let lower = s.to_ascii_lowercase();
-    let v = match lower.as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => {
-            // Rust accepts "nan"/"inf" words and forms strtod rejects; filter.
-            if lower.contains("nan") || lower.contains("inf") {
-                return None;
-            }
-            if lower.starts_with("0x") || lower.starts_with("-0x") || lower.starts_with("+0x") {
-                return None;
-            }
-            s.parse::<f64>().ok()?
-        }
-    };
-    if v.is_nan() {
-        None
-    } else {
-        Some(v)
-    }
+    crate::cmd::zset::parse_score(a)
 }
 
 pub fn arg_f64(a: &[u8]) -> Result<f64, &'static str> {
