@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let lim = rdb::LoadLimits::default();
     // Whole files: with and without a valid header in front.
     let mut keys = 0usize;
-    let mut sink = |_db: usize, _k: Vec<u8>, _v: spinel_keyspace::Value, _e: Option<i64>| {
+    let mut sink = |_db: usize, _k: Vec<u8>, _v: spinel_keyspace::Value, _m: rdb::KeyMeta| {
         keys += 1;
         Ok(())
     };

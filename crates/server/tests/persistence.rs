@@ -745,3 +745,38 @@ fn stream_snapshot_and_replace_dataset() {
     drop(sh);
     assert!(spinel_server::persist::replace_dataset(srv, &image[..image.len() - 3]).is_err());
 }
+
+#[test]
+fn access_clocks_survive_save_and_load() {
+    for (policy, opt, arg, probe) in [
+        ("allkeys-lru", "IDLETIME", "1000", "IDLETIME"),
+        ("allkeys-lfu", "FREQ", "100", "FREQ"),
+    ] {
+        let dir = temp_dir("clocks");
+        let sp = Proc::spinel(&dir, &["--maxmemory-policy", policy]);
+        let mut c = sp.conn();
+        qs(&mut c, &["SET", "src", "v"]);
+        let p = bytes(qs(&mut c, &["DUMP", "src"]));
+        assert_eq!(
+            q(
+                &mut c,
+                &[b"RESTORE", b"k", b"0", &p, opt.as_bytes(), arg.as_bytes()]
+            ),
+            RV::Okay
+        );
+        assert_eq!(qs(&mut c, &["SAVE"]), RV::Okay);
+        drop(c);
+        drop(sp);
+        let sp = Proc::spinel(&dir, &["--maxmemory-policy", policy]);
+        let mut c = sp.conn();
+        let got = qs(&mut c, &["OBJECT", probe, "k"]);
+        let want: i64 = arg.parse().unwrap_or(0);
+        assert!(
+            matches!(got, RV::Int(v) if (want..=want + 2).contains(&v)),
+            "{} {:?}",
+            policy,
+            got
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -129,6 +129,72 @@ pub fn load_limits(srv: &Server) -> LoadLimits {
 
 // ------------------------------------------------------------------ saving
 
+/// What the RDB records of each key's access clock: idle seconds under an
+/// LRU `maxmemory-policy`, the LFU counter under an LFU one, else nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct ClockPolicy {
+    lru: bool,
+    lfu: bool,
+    decay: u32,
+}
+
+impl ClockPolicy {
+    pub fn of(srv: &Server) -> ClockPolicy {
+        let p = srv.config.maxmemory_policy();
+        ClockPolicy {
+            lru: p.ends_with("-lru"),
+            lfu: p.ends_with("-lfu"),
+            decay: srv
+                .config
+                .get_i64("lfu-decay-time")
+                .unwrap_or(1)
+                .clamp(0, u32::MAX as i64) as u32,
+        }
+    }
+
+    /// `estimateObjectIdleTime` / `LFUDecrAndReturn` for the file.
+    pub fn save(&self, lru: u32, now: i64) -> Option<rdb::KeyClock> {
+        if self.lru {
+            const LRU_CLOCK_MAX: u64 = (1 << 24) - 1;
+            let clock = lru_clock(now) as u64;
+            let lru = lru as u64 & LRU_CLOCK_MAX;
+            let idle = if clock >= lru {
+                clock - lru
+            } else {
+                clock + (LRU_CLOCK_MAX - lru)
+            };
+            Some(rdb::KeyClock::Idle(idle))
+        } else if self.lfu {
+            let c = crate::evict::lfu_decr_and_return(lru, now, self.decay);
+            Some(rdb::KeyClock::Freq(c.min(255) as u8))
+        } else {
+            None
+        }
+    }
+
+    /// `objectSetLRUOrLFU` at load: the clock a loaded key starts with.
+    pub fn restore(&self, clock: Option<rdb::KeyClock>, now: i64) -> u32 {
+        match clock {
+            Some(rdb::KeyClock::Freq(f)) if self.lfu => {
+                (crate::evict::lfu_time_in_minutes(now) << 8) | f as u32
+            }
+            Some(rdb::KeyClock::Idle(i)) if !self.lfu => idle_to_clock(lru_clock(now), i),
+            _ if self.lfu => (crate::evict::lfu_time_in_minutes(now) << 8) | 5,
+            _ => lru_clock(now),
+        }
+    }
+}
+
+/// The absolute LRU clock of a key idle for `idle` seconds.
+fn idle_to_clock(clock: u32, idle: u64) -> u32 {
+    const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
+    let mut abs = clock as i64 - idle.min(i64::MAX as u64) as i64;
+    if abs < 0 {
+        abs = (clock as i64 + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX;
+    }
+    abs as u32
+}
+
 /// Every shard of every database, locked in ascending (db, shard) order.
 pub type AllShards = Vec<MutexGuard<'static, Shard>>;
 
@@ -182,6 +248,8 @@ fn serialize_locked(srv: &Server, shards: &AllShards, emit: &mut Emit) -> std::i
         crate::info::used_memory(),
     );
     let n = srv.ks.nshards();
+    let policy = ClockPolicy::of(srv);
+    let now = now_ms();
     for db in 0..srv.ks.ndbs() {
         let part = shards.get(db * n..(db + 1) * n).unwrap_or(&[]);
         let keys: usize = part.iter().map(|s| s.len()).sum();
@@ -191,7 +259,7 @@ fn serialize_locked(srv: &Server, shards: &AllShards, emit: &mut Emit) -> std::i
         let expires: usize = part.iter().map(|s| s.expires.len()).sum();
         rdb::write_db_header(&mut buf, db, keys, expires);
         for sh in part {
-            rdb::write_shard(&mut buf, sh, compress);
+            rdb::write_shard(&mut buf, sh, compress, &|lru| policy.save(lru, now));
             if buf.len() >= 1 << 16 {
                 if sum {
                     crc = crc64::crc64(crc, &buf);
@@ -371,11 +439,11 @@ fn load_bytes(
 ) -> Result<rdb::LoadSummary, LoadError> {
     let lim = load_limits(srv);
     let now = now_ms();
-    let clock = lru_clock(now);
     let ks = &srv.ks;
     let n = ks.nshards();
     let mut held = shards;
-    let mut sink = |db: usize, key: Vec<u8>, v: spinel_keyspace::Value, exp: Option<i64>| {
+    let policy = ClockPolicy::of(srv);
+    let mut sink = |db: usize, key: Vec<u8>, v: spinel_keyspace::Value, meta: rdb::KeyMeta| {
         let h = ks.hash(&key);
         let idx = ks.shard_of(h);
         let mut own;
@@ -399,8 +467,13 @@ fn load_bytes(
                 db
             ));
         }
-        sh.insert(h, &key, Entry::new(v, clock), false);
-        if let Some(t) = exp {
+        sh.insert(
+            h,
+            &key,
+            Entry::new(v, policy.restore(meta.clock, now)),
+            false,
+        );
+        if let Some(t) = meta.expire {
             sh.set_expire(h, &key, t);
         }
         Ok(())
@@ -608,14 +681,7 @@ fn restore_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     let clock = ctx.ks.lru_clock;
     let lru = match (freq, idle) {
         (Some(f), _) if lfu => Some(((((now / 1000 / 60) & 0xFFFF) as u32) << 8) | f as u32),
-        (None, Some(i)) if !lfu => {
-            const LRU_CLOCK_MAX: i64 = (1 << 24) - 1;
-            let mut abs = clock as i64 - i;
-            if abs < 0 {
-                abs = (clock as i64 + LRU_CLOCK_MAX / 2) % LRU_CLOCK_MAX;
-            }
-            Some(abs as u32)
-        }
+        (None, Some(i)) if !lfu => Some(idle_to_clock(clock, i as u64)),
         _ => None,
     };
     if let Some(l) = lru {

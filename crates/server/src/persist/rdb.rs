@@ -279,11 +279,37 @@ pub fn write_db_header(out: &mut Vec<u8>, db: usize, keys: usize, expires: usize
     write_len(out, expires as u64);
 }
 
-/// One key: optional expiry, type, key, value.
-pub fn write_key(out: &mut Vec<u8>, key: &[u8], v: &Value, expire: Option<i64>, compress: bool) {
-    if let Some(t) = expire {
+/// A key's access clock as RDB files carry it: idle seconds (LRU
+/// policies) or the LFU counter (LFU policies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyClock {
+    Idle(u64),
+    Freq(u8),
+}
+
+/// Per-key metadata read before a key: expiry and access clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyMeta {
+    pub expire: Option<i64>,
+    pub clock: Option<KeyClock>,
+}
+
+/// One key: optional expiry, optional access clock, type, key, value.
+pub fn write_key(out: &mut Vec<u8>, key: &[u8], v: &Value, meta: KeyMeta, compress: bool) {
+    if let Some(t) = meta.expire {
         out.push(OP_EXPIRETIME_MS);
         out.extend_from_slice(&t.to_le_bytes());
+    }
+    match meta.clock {
+        Some(KeyClock::Idle(secs)) => {
+            out.push(OP_IDLE);
+            write_len(out, secs);
+        }
+        Some(KeyClock::Freq(f)) => {
+            out.push(OP_FREQ);
+            out.push(f);
+        }
+        None => {}
     }
     let start = out.len();
     write_value(out, v, compress);
@@ -295,13 +321,22 @@ pub fn write_key(out: &mut Vec<u8>, key: &[u8], v: &Value, expire: Option<i64>, 
 }
 
 /// Serializes every key of a shard (expiry checks are the loader's job, as
-/// in Redis, which also saves keys whose time has passed).
-pub fn write_shard(out: &mut Vec<u8>, shard: &Shard, compress: bool) -> usize {
+/// in Redis, which also saves keys whose time has passed). `clock` maps an
+/// entry's access clock to what the file records (nothing by default).
+pub fn write_shard(
+    out: &mut Vec<u8>,
+    shard: &Shard,
+    compress: bool,
+    clock: &dyn Fn(u32) -> Option<KeyClock>,
+) -> usize {
     let mut n = 0;
     for (k, e) in shard.map.iter() {
         let h = shard.map.hasher().hash_one(k.as_slice());
-        let exp = shard.expire_of(h, k.as_slice());
-        write_key(out, k.as_slice(), &e.value, exp, compress);
+        let meta = KeyMeta {
+            expire: shard.expire_of(h, k.as_slice()),
+            clock: clock(e.lru),
+        };
+        write_key(out, k.as_slice(), &e.value, meta, compress);
         n += 1;
     }
     n
@@ -822,7 +857,7 @@ pub struct LoadSummary {
 
 /// Where loaded keys go: `(db, key, value, expire_ms)`; an `Err` stops the
 /// load (e.g. a duplicate key).
-pub type Sink<'s> = dyn FnMut(usize, Vec<u8>, Value, Option<i64>) -> Result<(), String> + 's;
+pub type Sink<'s> = dyn FnMut(usize, Vec<u8>, Value, KeyMeta) -> Result<(), String> + 's;
 
 /// Loads a whole RDB file image. Keys whose expiry is before `now_ms` are
 /// skipped and counted. `log` receives Redis's informational lines.
@@ -854,24 +889,24 @@ pub fn load(
     }
     let mut sum = LoadSummary::default();
     let mut db = 0usize;
-    let mut expire: Option<i64> = None;
+    let mut meta = KeyMeta::default();
     loop {
         let t = r.u8()?;
         match t {
             OP_EXPIRETIME_MS => {
-                expire = Some(r.u64_le()? as i64);
+                meta.expire = Some(r.u64_le()? as i64);
                 continue;
             }
             OP_EXPIRETIME => {
-                expire = Some(r.u32_le()? as i64 * 1000);
+                meta.expire = Some(r.u32_le()? as i64 * 1000);
                 continue;
             }
             OP_IDLE => {
-                r.length()?;
+                meta.clock = Some(KeyClock::Idle(r.length()?));
                 continue;
             }
             OP_FREQ => {
-                r.u8()?;
+                meta.clock = Some(KeyClock::Freq(r.u8()?));
                 continue;
             }
             OP_EOF => break,
@@ -935,16 +970,16 @@ pub fn load(
         }
         let key = r.string()?;
         let v = read_value(&mut r, t, lim)?;
-        let exp = expire.take();
+        let m = std::mem::take(&mut meta);
         let Some(v) = v else {
             continue;
         };
-        if matches!(exp, Some(e) if e < now_ms) {
+        if matches!(m.expire, Some(e) if e < now_ms) {
             sum.expired += 1;
             continue;
         }
         let at = r.pos;
-        sink(db, key, v, exp).map_err(|e| LoadError::Corrupt(at, e))?;
+        sink(db, key, v, m).map_err(|e| LoadError::Corrupt(at, e))?;
         sum.loaded += 1;
     }
     if ver >= 5 {

@@ -25,6 +25,7 @@ struct Snapshot {
     compress: bool,
     checksum: bool,
     dirty_at_start: u64,
+    clock: super::ClockPolicy,
 }
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -51,7 +52,8 @@ fn touch_slow(db: usize, idx: usize, shard: &Shard) {
     if let Some(p) = s.pending.get(i) {
         if p.swap(false, Ordering::AcqRel) {
             let mut buf = Vec::new();
-            let n = rdb::write_shard(&mut buf, shard, s.compress);
+            let now = now_ms();
+            let n = rdb::write_shard(&mut buf, shard, s.compress, &|l| s.clock.save(l, now));
             s.copies.lock().insert(i, (buf, n));
         }
     }
@@ -97,6 +99,7 @@ fn take_instant(srv: &'static Server) {
         compress: super::compression(srv),
         checksum: super::checksum(srv),
         dirty_at_start: srv.dirty.load(Ordering::Relaxed),
+        clock: super::ClockPolicy::of(srv),
     };
     *CURRENT.write() = Some(Arc::new(snap));
     ACTIVE.store(true, Ordering::Release);
@@ -226,7 +229,10 @@ fn write_snapshot(srv: &'static Server, snap: &Snapshot, w: &mut dyn Write) -> s
                             .get(i)
                             .is_some_and(|p| p.swap(false, Ordering::AcqRel));
                         if pending {
-                            written = rdb::write_shard(&mut buf, &g, snap.compress);
+                            let now = now_ms();
+                            written = rdb::write_shard(&mut buf, &g, snap.compress, &|l| {
+                                snap.clock.save(l, now)
+                            });
                         } else {
                             drop(g);
                             if let Some((b, k)) = snap.copies.lock().remove(&i) {
