@@ -66,6 +66,7 @@ pub fn register(t: &mut CommandTable) {
     t.add_lock("bgsave", bgsave_cmd as Handler, none);
     t.add("dump", dump_cmd);
     t.add("restore", restore_cmd);
+    t.add("restore-asking", restore_cmd);
     HOOKS.call_once(|| {
         crate::cmd::server::DEBUG_SUBCOMMANDS
             .lock()
@@ -492,7 +493,14 @@ fn load_bytes(
 pub fn start(srv: &'static Server) -> bool {
     let path = rdb_path(srv);
     let t0 = std::time::Instant::now();
-    match std::fs::read(&path) {
+    // With `appendonly yes` Redis loads the AOF (whose base may be an RDB)
+    // instead of the RDB file; that is the AOF loader's job.
+    let read = if srv.config.appendonly() {
+        Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+    } else {
+        std::fs::read(&path)
+    };
+    match read {
         Ok(bytes) => match load_bytes(srv, &bytes, None) {
             Ok(s) => {
                 log::notice(&format!(
