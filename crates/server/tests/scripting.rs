@@ -679,3 +679,74 @@ fn busy_function_and_function_kill() {
     );
     assert_eq!(other.cmd(&["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn function_dump_restore() {
+    let s = Server::start(&[]);
+    let mut r = s.redis();
+    let code = "#!lua name=mylib\nredis.register_function('f1', function() return 1 end)";
+    let name: String = redis::cmd("FUNCTION")
+        .arg("LOAD")
+        .arg(code)
+        .query(&mut r)
+        .expect("load");
+    assert_eq!(name, "mylib");
+    let dump: Vec<u8> = redis::cmd("FUNCTION")
+        .arg("DUMP")
+        .query(&mut r)
+        .expect("dump");
+    assert_eq!(dump.first(), Some(&0xf5));
+    let err = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .query::<String>(&mut r)
+        .expect_err("append onto an existing library");
+    assert!(
+        err.to_string().contains("Library mylib already exists"),
+        "{}",
+        err
+    );
+    let ok: String = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .arg("REPLACE")
+        .query(&mut r)
+        .expect("replace");
+    assert_eq!(ok, "OK");
+    let _: String = redis::cmd("FUNCTION")
+        .arg("FLUSH")
+        .query(&mut r)
+        .expect("flush");
+    let ok: String = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&dump)
+        .query(&mut r)
+        .expect("restore");
+    assert_eq!(ok, "OK");
+    let v: i64 = redis::cmd("FCALL")
+        .arg("f1")
+        .arg(0)
+        .query(&mut r)
+        .expect("fcall");
+    assert_eq!(v, 1);
+    let mut bad = dump.clone();
+    if let Some(b) = bad.last_mut() {
+        *b ^= 1;
+    }
+    let err = redis::cmd("FUNCTION")
+        .arg("RESTORE")
+        .arg(&bad)
+        .query::<String>(&mut r)
+        .expect_err("bad checksum");
+    assert!(
+        err.to_string()
+            .contains("DUMP payload version or checksum are wrong"),
+        "{}",
+        err
+    );
+    let mut c = s.conn();
+    assert_eq!(
+        c.cmd(&["FUNCTION", "RESTORE", "x", "bad"]),
+        "-ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.\r\n"
+    );
+}

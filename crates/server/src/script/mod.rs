@@ -100,6 +100,8 @@ pub fn register(t: &mut CommandTable) {
     t.add_lock("function|stats", function_stats, Some(LockKind::None));
     t.add_lock("function|kill", function_kill, Some(LockKind::None));
     t.add_lock("function|help", function_help, Some(LockKind::None));
+    t.add_lock("function|dump", function_dump, Some(LockKind::None));
+    t.add_lock("function|restore", function_restore, Some(LockKind::None));
 }
 
 /// SHA1 of `data` as 40 lowercase hex digits.
@@ -564,13 +566,6 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.out.error("ERR Function code is missing");
         return;
     };
-    let (name, sb_len) = match library_name(code) {
-        Ok(v) => v,
-        Err(e) => {
-            ctx.out.error(&e);
-            return;
-        }
-    };
     let mut g = STATE.lock();
     let st = match state(ctx.srv, &mut g) {
         Ok(s) => s,
@@ -579,37 +574,22 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    let existing = st.libraries.iter().position(|l| l.name == name);
-    if existing.is_some() && !replace {
-        ctx.out
-            .error(&format!("ERR Library '{}' already exists", name));
-        return;
+    match install_library(st, code, replace) {
+        Ok(name) => ctx.out.bulk(name.as_bytes()),
+        Err(e) => ctx.out.error(&e),
     }
+}
+
+/// Runs a library's code and builds it (not yet installed).
+fn build_library(st: &State, code: &[u8]) -> Result<Library, String> {
+    let (name, sb_len) = library_name(code)?;
     let mut src = code.to_vec();
     for c in src.iter_mut().take(sb_len) {
         *c = b' ';
     }
-    let funcs = match st.engine.load_library(&src) {
-        Ok(f) => f,
-        Err(e) => {
-            ctx.out.error(&e);
-            return;
-        }
-    };
-    for f in &funcs {
-        let clash = st
-            .libraries
-            .iter()
-            .filter(|l| l.name != name)
-            .any(|l| l.funcs.iter().any(|x| x.name == f.name));
-        if clash {
-            ctx.out
-                .error(&format!("ERR Function {} already exists", f.name));
-            return;
-        }
-    }
-    let lib = Library {
-        name: name.clone(),
+    let funcs = st.engine.load_library(&src)?;
+    Ok(Library {
+        name,
         code: code.to_vec(),
         funcs: funcs
             .into_iter()
@@ -620,7 +600,27 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
                 description: r.description,
             })
             .collect(),
-    };
+    })
+}
+
+/// FUNCTION LOAD: builds and installs a library; returns its name.
+fn install_library(st: &mut State, code: &[u8], replace: bool) -> Result<String, String> {
+    let (name, _) = library_name(code)?;
+    let existing = st.libraries.iter().position(|l| l.name == name);
+    if existing.is_some() && !replace {
+        return Err(format!("ERR Library '{}' already exists", name));
+    }
+    let lib = build_library(st, code)?;
+    for f in &lib.funcs {
+        let clash = st
+            .libraries
+            .iter()
+            .filter(|l| l.name != name)
+            .any(|l| l.funcs.iter().any(|x| x.name == f.name));
+        if clash {
+            return Err(format!("ERR Function {} already exists", f.name));
+        }
+    }
     match existing {
         Some(p) => {
             if let Some(slot) = st.libraries.get_mut(p) {
@@ -629,7 +629,163 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         None => st.libraries.push(lib),
     }
-    ctx.out.bulk(name.as_bytes());
+    Ok(name)
+}
+
+/// The code of every loaded library, in load order (for RDB files).
+pub fn library_codes() -> Vec<Vec<u8>> {
+    STATE
+        .lock()
+        .as_ref()
+        .map(|st| st.libraries.iter().map(|l| l.code.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Loads a library from an RDB file (replacing one of the same name).
+pub fn restore_library(srv: &'static Server, code: &[u8]) -> Result<String, String> {
+    let mut g = STATE.lock();
+    let st = state(srv, &mut g)?;
+    install_library(st, code, true)
+}
+
+fn function_dump(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    use crate::persist::rdb;
+    let compress = ctx.srv.config.get_bool("rdbcompression").unwrap_or(true);
+    let mut out = Vec::new();
+    for code in library_codes() {
+        out.push(rdb::OP_FUNCTION2);
+        rdb::write_string(&mut out, &code, compress);
+    }
+    out.extend_from_slice(&rdb::RDB_VERSION.to_le_bytes());
+    let crc = crate::persist::crc64::crc64(0, &out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    ctx.out.bulk(&out);
+}
+
+fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) {
+    use crate::persist::rdb;
+    let Some(&payload) = argv.get(2) else {
+        return;
+    };
+    #[derive(PartialEq)]
+    enum Policy {
+        Flush,
+        Append,
+        Replace,
+    }
+    let policy = match argv.get(3) {
+        None => Policy::Append,
+        Some(p) if argv.len() == 4 && p.eq_ignore_ascii_case(b"flush") => Policy::Flush,
+        Some(p) if argv.len() == 4 && p.eq_ignore_ascii_case(b"append") => Policy::Append,
+        Some(p) if argv.len() == 4 && p.eq_ignore_ascii_case(b"replace") => Policy::Replace,
+        Some(_) => {
+            ctx.out.error(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            );
+            return;
+        }
+    };
+    let Some(body) = rdb::verify_payload(payload) else {
+        ctx.out
+            .error("ERR DUMP payload version or checksum are wrong");
+        return;
+    };
+    let mut r = rdb::Reader::new(body);
+    let mut codes = Vec::new();
+    while r.pos < body.len() {
+        match r.u8() {
+            Ok(rdb::OP_FUNCTION2) => {}
+            Ok(rdb::OP_FUNCTION_PRE_GA) => {
+                ctx.out.error("ERR Pre-GA function format not supported");
+                return;
+            }
+            _ => {
+                ctx.out.error("ERR given type is not a function");
+                return;
+            }
+        }
+        match r.string() {
+            Ok(c) => codes.push(c),
+            Err(_) => {
+                ctx.out
+                    .error("ERR failed loading the given functions payload");
+                return;
+            }
+        }
+    }
+    let mut g = STATE.lock();
+    let st = match state(ctx.srv, &mut g) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.out.error(&e);
+            return;
+        }
+    };
+    let mut new_libs: Vec<Library> = Vec::new();
+    for code in &codes {
+        let lib = match build_library(st, code) {
+            Ok(l) => l,
+            Err(e) => {
+                ctx.out.error(&e);
+                return;
+            }
+        };
+        if new_libs.iter().any(|l| l.name == lib.name) {
+            ctx.out
+                .error(&format!("ERR Library '{}' already exists", lib.name));
+            return;
+        }
+        for f in &lib.funcs {
+            if new_libs
+                .iter()
+                .any(|l| l.funcs.iter().any(|x| x.name == f.name))
+            {
+                ctx.out
+                    .error(&format!("ERR Function {} already exists", f.name));
+                return;
+            }
+        }
+        new_libs.push(lib);
+    }
+    if policy == Policy::Flush {
+        st.libraries = new_libs;
+        ctx.out.ok();
+        return;
+    }
+    // Join: the kept libraries are the current ones, minus those replaced.
+    let kept: Vec<&Library> = st
+        .libraries
+        .iter()
+        .filter(|l| policy == Policy::Append || !new_libs.iter().any(|n| n.name == l.name))
+        .collect();
+    for n in &new_libs {
+        if kept.iter().any(|l| l.name == n.name) {
+            ctx.out
+                .error(&format!("ERR Library {} already exists", n.name));
+            return;
+        }
+        for f in &n.funcs {
+            if kept
+                .iter()
+                .any(|l| l.funcs.iter().any(|x| x.name == f.name))
+            {
+                ctx.out
+                    .error(&format!("ERR Function {} already exists", f.name));
+                return;
+            }
+        }
+    }
+    for n in new_libs {
+        match st.libraries.iter().position(|l| l.name == n.name) {
+            Some(p) => {
+                if let Some(slot) = st.libraries.get_mut(p) {
+                    *slot = n;
+                }
+            }
+            None => st.libraries.push(n),
+        }
+    }
+    ctx.out.ok();
 }
 
 fn flag_names(f: u32) -> Vec<&'static str> {
@@ -792,14 +948,9 @@ fn function_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
         "    Return general information on all the libraries:",
         "    * Library name",
         "    * The engine used to run the Library",
-        "    * Library description",
         "    * Functions list",
         "    * Library code (if WITHCODE is given)",
         "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
-        "FCALL <FUNCTION NAME> <NUMKEYS> <KEY1> ... <KEYN> <ARG1> ... <ARGN>",
-        "    Call a function with the given name, keys and arguments.",
-        "FCALL_RO <FUNCTION NAME> <NUMKEYS> <KEY1> ... <KEYN> <ARG1> ... <ARGN>",
-        "    Call a read-only function with the given name, keys and arguments.",
         "STATS",
         "    Return information about the current function running:",
         "    * Function name",
@@ -815,6 +966,16 @@ fn function_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
         "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
         "    * ASYNC: Asynchronously flush the libraries.",
         "    * SYNC: Synchronously flush the libraries.",
+        "DUMP",
+        "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+        "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+        "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+        "    control how to handle existing libraries (default APPEND):",
+        "    * FLUSH: delete all existing libraries.",
+        "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+        "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+        "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+        "      in case of functions name collision with another library).",
         "HELP",
         "    Print this help.",
     ];
