@@ -780,3 +780,27 @@ fn access_clocks_survive_save_and_load() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn failed_bgsave_is_reported() {
+    let dir = temp_dir("bgsave-fail");
+    let sp = Proc::spinel(&dir, &[]);
+    let mut c = sp.conn();
+    qs(&mut c, &["SET", "a", "1"]);
+    // The working directory disappears: the save can't create its file.
+    std::fs::remove_dir_all(&dir).expect("rm");
+    assert!(format!("{:?}", qs(&mut c, &["SAVE"])).contains("ERR"));
+    assert_eq!(bytes(qs(&mut c, &["BGSAVE"])), b"Background saving started");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let info =
+            String::from_utf8_lossy(&bytes(qs(&mut c, &["INFO", "persistence"]))).into_owned();
+        if info.contains("rdb_bgsave_in_progress:0") {
+            assert!(info.contains("rdb_last_bgsave_status:err"), "{}", info);
+            assert!(info.contains("rdb_changes_since_last_save:1"), "{}", info);
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -44,6 +44,7 @@ pub struct State {
     pub last_load_loaded: AtomicU64,
     pub last_load_expired: AtomicU64,
     pub bgsave_scheduled: AtomicBool,
+    pub last_cow_size: AtomicU64,
 }
 
 pub static STATE: State = State {
@@ -56,6 +57,7 @@ pub static STATE: State = State {
     last_load_loaded: AtomicU64::new(0),
     last_load_expired: AtomicU64::new(0),
     bgsave_scheduled: AtomicBool::new(false),
+    last_cow_size: AtomicU64::new(0),
 };
 
 static HOOKS: Once = Once::new();
@@ -712,7 +714,14 @@ fn persistence_fields(srv: &'static Server) -> crate::info::Fields {
     } else {
         -1
     };
+    let cow = if in_prog {
+        snapshot::COW_BYTES.load(Ordering::Relaxed)
+    } else {
+        0
+    };
     vec![
+        kv("current_cow_size", cow.to_string()),
+        kv("current_cow_peak", cow.to_string()),
         kv(
             "rdb_changes_since_last_save",
             srv.dirty.load(Ordering::Relaxed).to_string(),
@@ -739,6 +748,10 @@ fn persistence_fields(srv: &'static Server) -> crate::info::Fields {
         ),
         kv("rdb_current_bgsave_time_sec", cur.to_string()),
         kv("rdb_saves", STATE.saves.load(Ordering::Relaxed).to_string()),
+        kv(
+            "rdb_last_cow_size",
+            STATE.last_cow_size.load(Ordering::Relaxed).to_string(),
+        ),
         kv(
             "rdb_last_load_keys_expired",
             STATE.last_load_expired.load(Ordering::Relaxed).to_string(),

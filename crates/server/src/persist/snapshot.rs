@@ -9,7 +9,7 @@ use parking_lot::{Mutex, RwLock};
 use spinel_keyspace::Shard;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One BGSAVE in progress.
@@ -27,6 +27,10 @@ struct Snapshot {
     dirty_at_start: u64,
     clock: super::ClockPolicy,
 }
+
+/// Bytes of shards copied early during the running snapshot (what Redis
+/// reports as copy-on-write size).
+pub static COW_BYTES: AtomicU64 = AtomicU64::new(0);
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static CURRENT: RwLock<Option<Arc<Snapshot>>> = RwLock::new(None);
@@ -54,6 +58,7 @@ fn touch_slow(db: usize, idx: usize, shard: &Shard) {
             let mut buf = Vec::new();
             let now = now_ms();
             let n = rdb::write_shard(&mut buf, shard, s.compress, &|l| s.clock.save(l, now));
+            COW_BYTES.fetch_add(buf.len() as u64, Ordering::Relaxed);
             s.copies.lock().insert(i, (buf, n));
         }
     }
@@ -80,6 +85,7 @@ fn claim() -> bool {
 /// marks all shards pending and records the database sizes.
 fn take_instant(srv: &'static Server) {
     STATE.bgsave_started_ms.store(now_ms(), Ordering::Relaxed);
+    COW_BYTES.store(0, Ordering::Relaxed);
     let n = srv.ks.nshards();
     let shards = super::lock_all(srv);
     let sizes = (0..srv.ks.ndbs())
@@ -155,6 +161,9 @@ fn finish(ok: bool, secs: i64) {
     *CURRENT.write() = None;
     STATE.last_bgsave_ok.store(ok, Ordering::Relaxed);
     STATE.last_bgsave_time_sec.store(secs, Ordering::Relaxed);
+    STATE
+        .last_cow_size
+        .store(COW_BYTES.load(Ordering::Relaxed), Ordering::Relaxed);
     let _g = DONE.0.lock();
     STATE.bgsave_in_progress.store(false, Ordering::Release);
     DONE.1.notify_all();
