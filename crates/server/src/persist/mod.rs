@@ -490,6 +490,62 @@ fn load_bytes(
     r
 }
 
+/// A file's bytes for loading: mapped read-only, so a large RDB costs no
+/// heap copy on top of the dataset being built (the kernel drops pages
+/// already read under memory pressure). Falls back to reading it.
+enum FileBytes {
+    Mapped(*const u8, usize),
+    Read(Vec<u8>),
+}
+
+impl FileBytes {
+    fn open(path: &str) -> std::io::Result<FileBytes> {
+        use std::os::unix::io::AsRawFd;
+        let f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len() as usize;
+        if len == 0 {
+            return Ok(FileBytes::Read(Vec::new()));
+        }
+        // SAFETY: a private read-only mapping of a regular file we opened;
+        // the slice handed out never outlives `self`, which unmaps it.
+        // Nothing else in the process writes the file while it is loaded
+        // (loading happens before any client or save runs).
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                f.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return std::fs::read(path).map(FileBytes::Read);
+        }
+        Ok(FileBytes::Mapped(p as *const u8, len))
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            // SAFETY: `p` maps `len` readable bytes until `drop`.
+            FileBytes::Mapped(p, len) => unsafe { std::slice::from_raw_parts(*p, *len) },
+            FileBytes::Read(v) => v,
+        }
+    }
+}
+
+impl Drop for FileBytes {
+    fn drop(&mut self) {
+        if let FileBytes::Mapped(p, len) = self {
+            // SAFETY: unmapping the mapping created in `open`.
+            unsafe {
+                libc::munmap(*p as *mut libc::c_void, *len);
+            }
+        }
+    }
+}
+
 /// Start-up: loads `dir`/`dbfilename` when it exists and starts the save
 /// point checker. False means start-up must stop (the reason is logged).
 pub fn start(srv: &'static Server) -> bool {
@@ -500,10 +556,10 @@ pub fn start(srv: &'static Server) -> bool {
     let read = if srv.config.appendonly() {
         Err(std::io::Error::from(std::io::ErrorKind::NotFound))
     } else {
-        std::fs::read(&path)
+        FileBytes::open(&path)
     };
     match read {
-        Ok(bytes) => match load_bytes(srv, &bytes, None) {
+        Ok(bytes) => match load_bytes(srv, bytes.as_slice(), None) {
             Ok(s) => {
                 log::notice(&format!(
                     "Done loading RDB, keys loaded: {}, keys expired: {}.",
@@ -580,7 +636,7 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
         let (old, _) = sh.take_all();
         drop(old);
     }
-    let bytes = match std::fs::read(rdb_path(srv)) {
+    let bytes = match FileBytes::open(&rdb_path(srv)) {
         Ok(b) => b,
         Err(_) => {
             ctx.out
@@ -588,7 +644,7 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    match load_bytes(srv, &bytes, Some(&mut shards)) {
+    match load_bytes(srv, bytes.as_slice(), Some(&mut shards)) {
         Ok(_) => {
             log::notice("DB reloaded by DEBUG RELOAD");
             ctx.out.ok();
