@@ -7,11 +7,21 @@
 //! commands use), which is an instant at which no command is half-done.
 //! SAVE and DEBUG RELOAD serialize while still holding them. BGSAVE marks
 //! every shard "pending" at that instant and lets go; a background thread
-//! then saves the shards one by one, and [`snapshot::touch`], run when a
-//! command gets hold of a pending shard, first serializes that shard's
-//! untouched contents into the snapshot (copy-on-write per shard). Peak
-//! extra memory is the serialized form of the shards written to during the
-//! save.
+//! then saves the shards one by one, and [`snapshot::touch`], run by
+//! `Locks::shard` whenever a command gets hold of a shard, first
+//! serializes a pending shard's untouched contents into the snapshot
+//! (copy-on-write per shard). Peak extra memory is the serialized form of
+//! the shards touched during the save. Code that locks shards without going
+//! through `Locks::shard` must call [`snapshot::touch`] itself before
+//! changing them.
+//!
+//! Surface for the rest of the server:
+//! - [`start`]: the start-up load and the save-point checker.
+//! - [`save`], [`snapshot::start_bgsave`], [`snapshot::wait_bgsave`].
+//! - [`snapshot::stream_snapshot`] / [`replace_dataset`]: a point-in-time
+//!   image into any writer and a whole-dataset load (full resyncs).
+//! - [`after_flushall`], [`write_denied_error`] (MISCONF).
+//! - [`rdb`]: the format itself (value encoding, `DUMP` payloads, loader).
 
 pub mod crc64;
 pub mod encodings;
