@@ -400,6 +400,27 @@ fn sandbox() {
         ]),
         "*3\r\n:2\r\n:1\r\n:2\r\n"
     );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "local s = struct.pack('>I2 <i4 b B h H l L d f', 258, -2, -1, 255, -300, 65535, -5, 7, 1.5, 0.25) \
+             return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end))",
+            "0"
+        ]),
+        "$80\r\n0102feffffffffffd4fefffffbffffffffffffff0700000000000000000000000000f83f0000803e\r\n"
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return {struct.unpack('s c2 b c0', struct.pack('s c2 b c0', 'hello', 'xy', 3, 'abc'))}",
+            "0"
+        ]),
+        "*4\r\n$5\r\nhello\r\n$2\r\nxy\r\n$3\r\nabc\r\n:13\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return struct.size('!4 b i4 d')", "0"]),
+        ":16\r\n"
+    );
     // Resource bombs end in errors, not crashes.
     let r = c.cmd(&[
         "EVAL",

@@ -697,6 +697,368 @@ pub fn cmsgpack_unpack_limit(lua: &Lua, args: MultiValue) -> mlua::Result<MultiV
     unpack_generic(lua, args, "unpack_limit", Some(0))
 }
 
+// ------------------------------------------------------------------ struct
+
+const STRUCT_MAXINTSIZE: usize = 32;
+const STRUCT_MAXALIGN: usize = 8;
+
+struct Fmt<'a> {
+    f: &'a [u8],
+    i: usize,
+    little: bool,
+    align: usize,
+}
+
+impl<'a> Fmt<'a> {
+    fn new(f: &'a [u8]) -> Self {
+        Fmt {
+            f,
+            i: 0,
+            little: true,
+            align: 1,
+        }
+    }
+
+    fn getnum(&mut self, df: usize) -> Result<usize, String> {
+        if !self.f.get(self.i).is_some_and(|c| c.is_ascii_digit()) {
+            return Ok(df);
+        }
+        let mut a: usize = 0;
+        while let Some(c) = self.f.get(self.i).filter(|c| c.is_ascii_digit()) {
+            a = a
+                .checked_mul(10)
+                .and_then(|a| a.checked_add((c - b'0') as usize))
+                .filter(|&a| a <= i32::MAX as usize)
+                .ok_or_else(|| "integral size overflow".to_string())?;
+            self.i += 1;
+        }
+        Ok(a)
+    }
+
+    fn optsize(&mut self, opt: u8) -> Result<usize, String> {
+        Ok(match opt {
+            b'B' | b'b' => 1,
+            b'H' | b'h' => 2,
+            b'L' | b'l' | b'T' => 8,
+            b'f' => 4,
+            b'd' => 8,
+            b'x' => 1,
+            b'c' => self.getnum(1)?,
+            b'i' | b'I' => {
+                let sz = self.getnum(4)?;
+                if sz > STRUCT_MAXINTSIZE {
+                    return Err(format!(
+                        "integral size {} is larger than limit of {}",
+                        sz, STRUCT_MAXINTSIZE
+                    ));
+                }
+                sz
+            }
+            _ => 0,
+        })
+    }
+
+    fn toalign(&self, len: usize, opt: u8, size: usize) -> usize {
+        if size == 0 || opt == b'c' {
+            return 0;
+        }
+        let size = size.min(self.align);
+        (size - (len & (size - 1))) & (size - 1)
+    }
+
+    fn control(&mut self, opt: u8, fname: &str) -> Result<(), String> {
+        match opt {
+            b' ' => {}
+            b'>' => self.little = false,
+            b'<' => self.little = true,
+            b'!' => {
+                let a = self.getnum(STRUCT_MAXALIGN)?;
+                if a == 0 || !a.is_power_of_two() {
+                    return Err(format!("alignment {} is not a power of 2", a));
+                }
+                self.align = a;
+            }
+            c => {
+                return Err(format!(
+                    "bad argument #1 to '{}' (invalid format option '{}')",
+                    fname, c as char
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+fn struct_num(lua: &Lua, v: Option<&Value>, arg: usize, fname: &str) -> Result<f64, String> {
+    // pack keeps a nil below its arguments, so a missing one reads as nil.
+    let v = Some(v.unwrap_or(&Value::Nil));
+    match v {
+        Some(Value::Integer(i)) => Ok(*i as f64),
+        Some(Value::Number(n)) => Ok(*n),
+        Some(v @ Value::String(_)) => {
+            lua.coerce_number(v.clone()).ok().flatten().ok_or_else(|| {
+                format!(
+                    "bad argument #{} to '{}' (number expected, got string)",
+                    arg, fname
+                )
+            })
+        }
+        other => Err(format!(
+            "bad argument #{} to '{}' (number expected, got {})",
+            arg,
+            fname,
+            other.map(type_name).unwrap_or("no value")
+        )),
+    }
+}
+
+fn struct_str(lua: &Lua, v: Option<&Value>, arg: usize, fname: &str) -> Result<Vec<u8>, String> {
+    match v {
+        Some(Value::String(s)) => Ok(s.as_bytes().to_vec()),
+        Some(v @ (Value::Integer(_) | Value::Number(_))) => Ok(lua
+            .coerce_string(v.clone())
+            .ok()
+            .flatten()
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_default()),
+        other => Err(format!(
+            "bad argument #{} to '{}' (string expected, got {})",
+            arg,
+            fname,
+            other.map(type_name).unwrap_or("no value")
+        )),
+    }
+}
+
+fn struct_pack_impl(lua: &Lua, a: &[Value]) -> Result<Vec<u8>, String> {
+    let fmt = struct_str(lua, a.first(), 1, "pack")?;
+    let mut h = Fmt::new(&fmt);
+    let mut out = Vec::new();
+    let mut arg = 1usize;
+    while let Some(&opt) = h.f.get(h.i) {
+        h.i += 1;
+        let mut size = h.optsize(opt)?;
+        let pad = h.toalign(out.len(), opt, size);
+        out.extend(std::iter::repeat_n(0u8, pad));
+        match opt {
+            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                let n = struct_num(lua, a.get(arg), arg + 1, "pack")?;
+                arg += 1;
+                let mut value: u64 = if n < 0.0 { n as i64 as u64 } else { n as u64 };
+                let mut buf = vec![0u8; size];
+                for k in 0..size {
+                    let idx = if h.little { k } else { size - 1 - k };
+                    buf[idx] = (value & 0xff) as u8;
+                    value = if k < 8 { value >> 8 } else { 0 };
+                }
+                out.extend_from_slice(&buf);
+            }
+            b'x' => out.push(0),
+            b'f' => {
+                let f = struct_num(lua, a.get(arg), arg + 1, "pack")? as f32;
+                arg += 1;
+                out.extend_from_slice(&if h.little {
+                    f.to_le_bytes()
+                } else {
+                    f.to_be_bytes()
+                });
+            }
+            b'd' => {
+                let d = struct_num(lua, a.get(arg), arg + 1, "pack")?;
+                arg += 1;
+                out.extend_from_slice(&if h.little {
+                    d.to_le_bytes()
+                } else {
+                    d.to_be_bytes()
+                });
+            }
+            b'c' | b's' => {
+                let s = struct_str(lua, a.get(arg), arg + 1, "pack")?;
+                arg += 1;
+                if size == 0 {
+                    size = s.len();
+                }
+                if s.len() < size {
+                    return Err(format!(
+                        "bad argument #{} to 'pack' (string too short)",
+                        arg + 1
+                    ));
+                }
+                out.extend_from_slice(&s[..size]);
+                if opt == b's' {
+                    out.push(0);
+                }
+            }
+            _ => h.control(opt, "pack")?,
+        }
+    }
+    Ok(out)
+}
+
+pub fn struct_pack(lua: &Lua, args: MultiValue) -> Ret {
+    let a: Vec<Value> = args.into_iter().collect();
+    match struct_pack_impl(lua, &a) {
+        Ok(b) => Ok((true, Value::String(lua.create_string(&b)?))),
+        Err(e) => fail(lua, &e),
+    }
+}
+
+fn struct_unpack_impl(lua: &Lua, a: &[Value]) -> Result<Vec<Value>, String> {
+    let fmt = struct_str(lua, a.first(), 1, "unpack")?;
+    let data = struct_str(lua, a.get(1), 2, "unpack")?;
+    let start = match a.get(2) {
+        None | Some(Value::Nil) => 1.0,
+        v => struct_num(lua, v, 3, "unpack")?,
+    };
+    if start < 1.0 {
+        return Err("bad argument #3 to 'unpack' (offset must be 1 or greater)".into());
+    }
+    let ld = data.len();
+    let mut pos = start as usize - 1;
+    let mut h = Fmt::new(&fmt);
+    let mut out: Vec<Value> = Vec::new();
+    let short = || "bad argument #2 to 'unpack' (data string too short)".to_string();
+    while let Some(&opt) = h.f.get(h.i) {
+        h.i += 1;
+        let mut size = h.optsize(opt)?;
+        pos += h.toalign(pos, opt, size);
+        if size > ld || pos > ld - size {
+            return Err(short());
+        }
+        match opt {
+            b'b' | b'B' | b'h' | b'H' | b'l' | b'L' | b'T' | b'i' | b'I' => {
+                let bytes = &data[pos..pos + size];
+                let mut l: u64 = 0;
+                if h.little {
+                    for &c in bytes.iter().rev() {
+                        l = (l << 8) | c as u64;
+                    }
+                } else {
+                    for &c in bytes {
+                        l = (l << 8) | c as u64;
+                    }
+                }
+                let n = if opt.is_ascii_lowercase() && size > 0 && size <= 8 {
+                    let mask = u64::MAX << (size * 8 - 1);
+                    if l & mask != 0 {
+                        l |= mask;
+                    }
+                    l as i64 as f64
+                } else {
+                    l as f64
+                };
+                out.push(Value::Number(n));
+            }
+            b'x' => {}
+            b'f' => {
+                let mut b = [0u8; 4];
+                b.copy_from_slice(&data[pos..pos + 4]);
+                let f = if h.little {
+                    f32::from_le_bytes(b)
+                } else {
+                    f32::from_be_bytes(b)
+                };
+                out.push(Value::Number(f as f64));
+            }
+            b'd' => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&data[pos..pos + 8]);
+                let d = if h.little {
+                    f64::from_le_bytes(b)
+                } else {
+                    f64::from_be_bytes(b)
+                };
+                out.push(Value::Number(d));
+            }
+            b'c' => {
+                if size == 0 {
+                    let prev = match out.pop() {
+                        Some(Value::Number(n)) => n,
+                        Some(Value::Integer(i)) => i as f64,
+                        _ => return Err("format 'c0' needs a previous size".into()),
+                    };
+                    size = if prev > 0.0 { prev as usize } else { 0 };
+                    if size > ld || pos > ld - size {
+                        return Err(short());
+                    }
+                }
+                out.push(Value::String(
+                    lua.create_string(&data[pos..pos + size])
+                        .map_err(|e| e.to_string())?,
+                ));
+            }
+            b's' => {
+                let Some(e) = data[pos..].iter().position(|&c| c == 0) else {
+                    return Err("unfinished string in data".into());
+                };
+                size = e + 1;
+                out.push(Value::String(
+                    lua.create_string(&data[pos..pos + e])
+                        .map_err(|e| e.to_string())?,
+                ));
+            }
+            _ => h.control(opt, "unpack")?,
+        }
+        pos += size;
+    }
+    out.push(Value::Number((pos + 1) as f64));
+    Ok(out)
+}
+
+pub fn struct_unpack(lua: &Lua, args: MultiValue) -> mlua::Result<MultiValue> {
+    let a: Vec<Value> = args.into_iter().collect();
+    let mut mv = MultiValue::new();
+    match struct_unpack_impl(lua, &a) {
+        Ok(vals) => {
+            mv.push_back(Value::Boolean(true));
+            for v in vals {
+                mv.push_back(v);
+            }
+        }
+        Err(e) => {
+            mv.push_back(Value::Boolean(false));
+            mv.push_back(Value::String(lua.create_string(&e)?));
+        }
+    }
+    Ok(mv)
+}
+
+pub fn struct_size(lua: &Lua, args: MultiValue) -> Ret {
+    let a: Vec<Value> = args.into_iter().collect();
+    let fmt = match struct_str(lua, a.first(), 1, "size") {
+        Ok(f) => f,
+        Err(e) => return fail(lua, &e),
+    };
+    let mut h = Fmt::new(&fmt);
+    let mut pos = 0usize;
+    while let Some(&opt) = h.f.get(h.i) {
+        h.i += 1;
+        let size = match h.optsize(opt) {
+            Ok(s) => s,
+            Err(e) => return fail(lua, &e),
+        };
+        pos += h.toalign(pos, opt, size);
+        if opt == b's' {
+            return fail(
+                lua,
+                "bad argument #1 to 'size' (option 's' has no fixed size)",
+            );
+        } else if opt == b'c' && size == 0 {
+            return fail(
+                lua,
+                "bad argument #1 to 'size' (option 'c0' has no fixed size)",
+            );
+        }
+        if !opt.is_ascii_alphanumeric() {
+            if let Err(e) = h.control(opt, "size") {
+                return fail(lua, &e);
+            }
+        }
+        pos += size;
+    }
+    Ok((true, Value::Number(pos as f64)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

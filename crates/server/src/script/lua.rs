@@ -519,6 +519,18 @@ impl Engine {
         rt.set("cjson_encode", lua.create_function(libs::cjson_encode)?)?;
         rt.set("cjson_decode", lua.create_function(libs::cjson_decode)?)?;
         rt.set(
+            "struct_pack",
+            raiser(&lua, lua.create_function(libs::struct_pack)?, true)?,
+        )?;
+        rt.set(
+            "struct_size",
+            raiser(&lua, lua.create_function(libs::struct_size)?, true)?,
+        )?;
+        rt.set(
+            "struct_unpack",
+            raiser_multi(&lua, lua.create_function(libs::struct_unpack)?)?,
+        )?;
+        rt.set(
             "cmsgpack_pack",
             raiser(&lua, lua.create_function(libs::cmsgpack_pack)?, true)?,
         )?;

@@ -57,8 +57,15 @@ local cmsgpack = {
   _DESCRIPTION = "MessagePack C implementation for Lua",
 }
 
+local struct = {
+  pack = rt.struct_pack,
+  unpack = rt.struct_unpack,
+  size = rt.struct_size,
+}
+
 G.redis = redis
 G.cmsgpack = cmsgpack
+G.struct = struct
 G.bit = bit
 G.cjson = cjson
 G.os = { clock = G.os.clock }
@@ -66,7 +73,8 @@ G.__redis__err__handler = rt.handler
 
 local allowed = {
   -- libraries
-  string = true, cjson = true, bit = true, cmsgpack = true, math = true, table = true, os = true,
+  string = true, cjson = true, bit = true, cmsgpack = true, struct = true, math = true, table = true,
+  os = true,
   coroutine = true,
   -- the API
   redis = true, __redis__err__handler = true,
@@ -92,7 +100,7 @@ local function readonly(t)
   real_of[p] = t
   return setmetatable(p, { __index = t, __newindex = ro_newindex, __metatable = false })
 end
-for _, name in ipairs({"string", "cjson", "bit", "cmsgpack", "math", "table", "os", "coroutine", "redis"}) do
+for _, name in ipairs({"string", "cjson", "bit", "cmsgpack", "struct", "math", "table", "os", "coroutine", "redis"}) do
   rawset(G, name, readonly(rawget(G, name)))
 end
 
