@@ -16,8 +16,8 @@ pub enum Value {
     /// An immutable string (`embstr` up to 44 bytes, `raw` above).
     Str(SBytes),
     /// A string modified in place (APPEND, SETRANGE, SETBIT...): always `raw`,
-    /// growable without copying.
-    Raw(Vec<u8>),
+    /// growable without copying. Boxed so that `Value` stays 24 bytes.
+    Raw(Box<Vec<u8>>),
     List(Box<ListValue>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
@@ -124,7 +124,7 @@ impl Value {
         match self {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_size(),
-            Value::Raw(v) => v.capacity(),
+            Value::Raw(v) => 24 + v.capacity(),
             Value::List(l) => std::mem::size_of::<ListValue>() + l.heap_size(),
             Value::Hash(h) => std::mem::size_of::<HashValue>() + h.heap_size(),
             Value::Set(s) => std::mem::size_of::<SetValue>() + s.heap_size(),

@@ -81,7 +81,7 @@ fn setbit(ctx: &mut Ctx, argv: &[&[u8]]) {
             if let Some(b) = v.get_mut(byte) {
                 *b |= on << shift;
             }
-            ctx.ks.set(key, Value::Raw(v));
+            ctx.ks.set(key, Value::Raw(Box::new(v)));
             (0, true)
         }
         Some(e) => {
@@ -470,7 +470,7 @@ fn bitop(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let len = res.len();
     if len > 0 {
-        ctx.ks.set(dest, Value::Raw(res));
+        ctx.ks.set(dest, Value::Raw(Box::new(res)));
         ctx.ks.notify(notify::STRING, "set", dest);
         ctx.ks.add_dirty(1);
     } else if ctx.ks.delete(dest) {
@@ -821,7 +821,7 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
         }
     }
     if let Some(v) = created {
-        ctx.ks.set(key, Value::Raw(v));
+        ctx.ks.set(key, Value::Raw(Box::new(v)));
     }
     if changes > 0 {
         ctx.ks.modified(key);

@@ -88,9 +88,9 @@ pub fn raw_mut(v: &mut Value) -> Option<&mut Vec<u8>> {
         *v = match owned {
             Value::Int(i) => {
                 let mut b = itoa_buf::Buf::new();
-                Value::Raw(b.format(i).to_vec())
+                Value::Raw(Box::new(b.format(i).to_vec()))
             }
-            Value::Str(s) => Value::Raw(s.into_vec()),
+            Value::Str(s) => Value::Raw(Box::new(s.into_vec())),
             other => {
                 *v = other;
                 return None;
@@ -618,7 +618,7 @@ fn setrange(ctx: &mut Ctx, argv: &[&[u8]]) {
                 dst.copy_from_slice(val);
             }
             let n = v.len();
-            ctx.ks.set(key, Value::Raw(v));
+            ctx.ks.set(key, Value::Raw(Box::new(v)));
             n
         }
         Some(e) => {
