@@ -421,6 +421,55 @@ fn sandbox() {
         c.cmd(&["EVAL", "return struct.size('!4 b i4 d')", "0"]),
         ":16\r\n"
     );
+    // cjson's decoder: its error texts and nesting limit.
+    for (json, err) in [
+        (
+            "[1,2",
+            "Expected comma or array end but found T_END at character 5",
+        ),
+        (
+            "{\"a\":}",
+            "Expected value but found T_OBJ_END at character 6",
+        ),
+        (
+            "nul",
+            "Expected value but found invalid token at character 1",
+        ),
+        (
+            "[1,2] x",
+            "Expected the end but found invalid token at character 7",
+        ),
+        (
+            "\"abc",
+            "Expected value but found unexpected end of string at character 5",
+        ),
+        (
+            "{1:2}",
+            "Expected object key string but found T_NUMBER at character 2",
+        ),
+    ] {
+        let r = c.cmd(&["EVAL", "return cjson.decode(ARGV[1])", "0", json]);
+        assert!(r.contains(err), "{} -> {}", json, r);
+    }
+    let r = c.cmd(&[
+        "EVAL",
+        "return cjson.decode(string.rep('[', 1100) .. string.rep(']', 1100))",
+        "0",
+    ]);
+    assert!(
+        r.contains("Found too many nested data structures (1001) at character 1001"),
+        "{}",
+        r
+    );
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "return cjson.encode(cjson.decode(ARGV[1]))",
+            "0",
+            "{\"a\":[1,{\"b\":null}]}"
+        ]),
+        "$20\r\n{\"a\":[1,{\"b\":null}]}\r\n"
+    );
     // Resource bombs end in errors, not crashes.
     let r = c.cmd(&[
         "EVAL",

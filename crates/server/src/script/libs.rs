@@ -296,29 +296,6 @@ fn json_encode(out: &mut Vec<u8>, v: &Value, depth: usize, base: usize) -> Resul
     Ok(())
 }
 
-fn json_to_lua(lua: &Lua, v: &serde_json::Value) -> mlua::Result<Value> {
-    Ok(match v {
-        serde_json::Value::Null => Value::LightUserData(LightUserData(std::ptr::null_mut())),
-        serde_json::Value::Bool(b) => Value::Boolean(*b),
-        serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
-        serde_json::Value::String(s) => Value::String(lua.create_string(s)?),
-        serde_json::Value::Array(a) => {
-            let t = lua.create_table_with_capacity(a.len(), 0)?;
-            for (i, e) in a.iter().enumerate() {
-                t.raw_set(i + 1, json_to_lua(lua, e)?)?;
-            }
-            Value::Table(t)
-        }
-        serde_json::Value::Object(m) => {
-            let t = lua.create_table_with_capacity(0, m.len())?;
-            for (k, e) in m {
-                t.raw_set(k.as_str(), json_to_lua(lua, e)?)?;
-            }
-            Value::Table(t)
-        }
-    })
-}
-
 pub fn cjson_encode(lua: &Lua, args: MultiValue) -> Ret {
     if args.len() != 1 {
         return fail(lua, "bad argument #1 to 'encode' (expected 1 argument)");
@@ -328,6 +305,332 @@ pub fn cjson_encode(lua: &Lua, args: MultiValue) -> Ret {
     match json_encode(&mut out, &v, 0, super::lua::stack_pos()) {
         Ok(()) => Ok((true, Value::String(lua.create_string(&out)?))),
         Err(e) => fail(lua, &e),
+    }
+}
+
+/// lua-cjson's decoder: its tokens, error messages and nesting limit.
+struct JsonParser<'a, 'l> {
+    lua: &'l Lua,
+    /// Input up to its first NUL (the C decoder stops there).
+    b: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+#[derive(Clone)]
+enum Tok {
+    ObjBegin,
+    ObjEnd,
+    ArrBegin,
+    ArrEnd,
+    Str(Vec<u8>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    Colon,
+    Comma,
+    End,
+    Error(&'static str),
+}
+
+fn tok_name(t: &Tok) -> &'static str {
+    match t {
+        Tok::ObjBegin => "T_OBJ_BEGIN",
+        Tok::ObjEnd => "T_OBJ_END",
+        Tok::ArrBegin => "T_ARR_BEGIN",
+        Tok::ArrEnd => "T_ARR_END",
+        Tok::Str(_) => "T_STRING",
+        Tok::Num(_) => "T_NUMBER",
+        Tok::Bool(_) => "T_BOOLEAN",
+        Tok::Null => "T_NULL",
+        Tok::Colon => "T_COLON",
+        Tok::Comma => "T_COMMA",
+        Tok::End => "T_END",
+        Tok::Error(e) => e,
+    }
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    let s = b.get(..4)?;
+    let mut v = 0u32;
+    for &c in s {
+        v = (v << 4) | (c as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+impl<'a, 'l> JsonParser<'a, 'l> {
+    fn at(&self, i: usize) -> u8 {
+        self.b.get(i).copied().unwrap_or(0)
+    }
+
+    fn invalid_number(&self) -> bool {
+        let mut p = self.pos;
+        if self.at(p) == b'+' {
+            return true;
+        }
+        if self.at(p) == b'-' {
+            p += 1;
+        }
+        let c = self.at(p);
+        if c == b'0' {
+            let c2 = self.at(p + 1);
+            return c2 == b'x' || c2 == b'X' || c2.is_ascii_digit();
+        }
+        if c != 0 && c <= b'9' {
+            return false;
+        }
+        let rest = self.b.get(p..).unwrap_or(&[]);
+        let starts = |w: &[u8]| rest.len() >= 3 && rest[..3].eq_ignore_ascii_case(w);
+        starts(b"inf") || starts(b"nan")
+    }
+
+    fn number(&mut self) -> Tok {
+        let rest = self.b.get(self.pos..).unwrap_or(&[]);
+        let mut c = rest.to_vec();
+        c.push(0);
+        let mut end: *mut libc::c_char = std::ptr::null_mut();
+        // SAFETY: `c` is NUL-terminated and outlives the call; strtod only
+        // reads it and sets `end` inside it.
+        let v = unsafe { libc::strtod(c.as_ptr() as *const libc::c_char, &mut end) };
+        let used = (end as usize).saturating_sub(c.as_ptr() as usize);
+        if used == 0 {
+            return Tok::Error("invalid number");
+        }
+        self.pos += used;
+        Tok::Num(v)
+    }
+
+    fn string(&mut self) -> Tok {
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            let ch = self.at(self.pos);
+            if ch == b'"' {
+                break;
+            }
+            if ch == 0 {
+                return Tok::Error("unexpected end of string");
+            }
+            if ch == b'\\' {
+                let e = match self.at(self.pos + 1) {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'/' => b'/',
+                    b'b' => 0x08,
+                    b'f' => 0x0c,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'u' => match self.unicode_escape(&mut out) {
+                        Some(()) => continue,
+                        None => return Tok::Error("invalid unicode escape code"),
+                    },
+                    _ => return Tok::Error("invalid escape code"),
+                };
+                out.push(e);
+                self.pos += 2;
+                continue;
+            }
+            out.push(ch);
+            self.pos += 1;
+        }
+        self.pos += 1;
+        Tok::Str(out)
+    }
+
+    fn unicode_escape(&mut self, out: &mut Vec<u8>) -> Option<()> {
+        let mut cp = hex4(self.b.get(self.pos + 2..)?)?;
+        let mut len = 6;
+        if cp & 0xF800 == 0xD800 {
+            if cp & 0x400 != 0 {
+                return None;
+            }
+            if self.at(self.pos + 6) != b'\\' || self.at(self.pos + 7) != b'u' {
+                return None;
+            }
+            let low = hex4(self.b.get(self.pos + 8..)?)?;
+            if low & 0xFC00 != 0xDC00 {
+                return None;
+            }
+            cp = (((cp & 0x3FF) << 10) | (low & 0x3FF)) + 0x10000;
+            len = 12;
+        }
+        let c = char::from_u32(cp)?;
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        self.pos += len;
+        Some(())
+    }
+
+    /// The next token and its (0-based) index.
+    fn next(&mut self) -> (Tok, usize) {
+        while matches!(self.at(self.pos), b' ' | b'\t' | b'\r' | b'\n') {
+            self.pos += 1;
+        }
+        let idx = self.pos;
+        let ch = self.at(self.pos);
+        let simple = match ch {
+            0 => Some(Tok::End),
+            b'{' => Some(Tok::ObjBegin),
+            b'}' => Some(Tok::ObjEnd),
+            b'[' => Some(Tok::ArrBegin),
+            b']' => Some(Tok::ArrEnd),
+            b':' => Some(Tok::Colon),
+            b',' => Some(Tok::Comma),
+            _ => None,
+        };
+        if let Some(t) = simple {
+            if !matches!(t, Tok::End) {
+                self.pos += 1;
+            }
+            return (t, idx);
+        }
+        let rest = self.b.get(self.pos..).unwrap_or(&[]);
+        let t = if ch == b'"' {
+            self.string()
+        } else if ch == b'-' || ch.is_ascii_digit() {
+            self.number()
+        } else if rest.starts_with(b"true") {
+            self.pos += 4;
+            Tok::Bool(true)
+        } else if rest.starts_with(b"false") {
+            self.pos += 5;
+            Tok::Bool(false)
+        } else if rest.starts_with(b"null") {
+            self.pos += 4;
+            Tok::Null
+        } else if self.invalid_number() {
+            self.number()
+        } else {
+            Tok::Error("invalid token")
+        };
+        let idx = if matches!(t, Tok::Error(_)) {
+            self.pos
+        } else {
+            idx
+        };
+        (t, idx)
+    }
+
+    fn err(&self, expected: &str, t: &Tok, idx: usize) -> String {
+        format!(
+            "Expected {} but found {} at character {}",
+            expected,
+            tok_name(t),
+            idx + 1
+        )
+    }
+
+    /// A scalar token as a Lua value, or None for `[` / `{`.
+    fn scalar(&self, t: Tok, idx: usize) -> Result<Option<Value>, String> {
+        let lua = self.lua;
+        Ok(Some(match t {
+            Tok::Str(s) => Value::String(lua.create_string(&s).map_err(|e| e.to_string())?),
+            Tok::Num(n) => Value::Number(n),
+            Tok::Bool(b) => Value::Boolean(b),
+            Tok::Null => Value::LightUserData(LightUserData(std::ptr::null_mut())),
+            Tok::ObjBegin | Tok::ArrBegin => return Ok(None),
+            other => return Err(self.err("value", &other, idx)),
+        }))
+    }
+
+    /// Parses one value starting with token `t` (iteratively, so nesting
+    /// depth costs no native stack).
+    fn value(&mut self, t: Tok, idx: usize) -> Result<Value, String> {
+        let lua = self.lua;
+        let le = |e: mlua::Error| e.to_string();
+        // Open containers: (table, is_object, next array index, pending key).
+        let mut stack: Vec<(Table, bool, usize, Option<Vec<u8>>)> = Vec::new();
+        let mut cur = (t, idx);
+        loop {
+            // Parse a value from `cur`; containers are pushed and their
+            // first element (or end) is read.
+            let mut done: Option<Value> = match self.scalar(cur.0.clone(), cur.1)? {
+                Some(v) => Some(v),
+                None => {
+                    let is_obj = matches!(cur.0, Tok::ObjBegin);
+                    self.depth += 1;
+                    if self.depth > JSON_MAX_DEPTH {
+                        return Err(format!(
+                            "Found too many nested data structures ({}) at character {}",
+                            self.depth, self.pos
+                        ));
+                    }
+                    let tbl = lua.create_table().map_err(le)?;
+                    let (t, i) = self.next();
+                    let closes = if is_obj {
+                        matches!(t, Tok::ObjEnd)
+                    } else {
+                        matches!(t, Tok::ArrEnd)
+                    };
+                    if closes {
+                        self.depth -= 1;
+                        Some(Value::Table(tbl))
+                    } else {
+                        if is_obj {
+                            let Tok::Str(k) = t else {
+                                return Err(self.err("object key string", &t, i));
+                            };
+                            let (c, ci) = self.next();
+                            if !matches!(c, Tok::Colon) {
+                                return Err(self.err("colon", &c, ci));
+                            }
+                            stack.push((tbl, true, 0, Some(k)));
+                            cur = self.next();
+                        } else {
+                            stack.push((tbl, false, 1, None));
+                            cur = (t, i);
+                        }
+                        None
+                    }
+                }
+            };
+            // Store finished values into their containers, closing those
+            // that end.
+            while let Some(v) = done.take() {
+                let Some((tbl, is_obj, n, key)) = stack.last_mut() else {
+                    return Ok(v);
+                };
+                if *is_obj {
+                    let k = key.take().unwrap_or_default();
+                    tbl.raw_set(lua.create_string(&k).map_err(le)?, v)
+                        .map_err(le)?;
+                } else {
+                    tbl.raw_set(*n, v).map_err(le)?;
+                    *n += 1;
+                }
+                let is_obj = *is_obj;
+                let (c, ci) = self.next();
+                let (end, what) = if is_obj {
+                    (matches!(c, Tok::ObjEnd), "comma or object end")
+                } else {
+                    (matches!(c, Tok::ArrEnd), "comma or array end")
+                };
+                if end {
+                    self.depth -= 1;
+                    done = stack.pop().map(|(t, ..)| Value::Table(t));
+                    continue;
+                }
+                if !matches!(c, Tok::Comma) {
+                    return Err(self.err(what, &c, ci));
+                }
+                if is_obj {
+                    let (t, i) = self.next();
+                    let Tok::Str(k) = t else {
+                        return Err(self.err("object key string", &t, i));
+                    };
+                    let (c, ci) = self.next();
+                    if !matches!(c, Tok::Colon) {
+                        return Err(self.err("colon", &c, ci));
+                    }
+                    if let Some(top) = stack.last_mut() {
+                        top.3 = Some(k);
+                    }
+                }
+                cur = self.next();
+            }
+        }
     }
 }
 
@@ -352,22 +655,28 @@ pub fn cjson_decode(lua: &Lua, args: MultiValue) -> Ret {
             )
         }
     };
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(j) => Ok((true, json_to_lua(lua, &j)?)),
-        Err(e) => {
-            let msg = if e.is_eof() {
-                format!(
-                    "Expected value but found T_END at character {}",
-                    bytes.len() + 1
-                )
-            } else {
-                format!(
-                    "Expected value but found invalid token at character {}",
-                    e.column()
-                )
-            };
-            fail(lua, &msg)
+    if bytes.len() >= 2 && (bytes[0] == 0 || bytes[1] == 0) {
+        return fail(lua, "JSON parser does not support UTF-16 or UTF-32");
+    }
+    let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
+    let mut p = JsonParser {
+        lua,
+        b: &bytes[..end],
+        pos: 0,
+        depth: 0,
+    };
+    let (t, i) = p.next();
+    let r = p.value(t, i).and_then(|v| {
+        let (t, i) = p.next();
+        if matches!(t, Tok::End) {
+            Ok(v)
+        } else {
+            Err(p.err("the end", &t, i))
         }
+    });
+    match r {
+        Ok(v) => Ok((true, v)),
+        Err(e) => fail(lua, &e),
     }
 }
 

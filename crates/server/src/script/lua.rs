@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 /// error instead of exhausting the process.
 const MEMORY_LIMIT: usize = 1 << 30;
 /// Native stack a nested conversion may use before it gives up.
-pub const STACK_BUDGET: usize = 512 * 1024;
+pub const STACK_BUDGET: usize = 1024 * 1024;
 
 /// An address on the current stack, to measure recursion depth in bytes.
 #[inline(never)]
