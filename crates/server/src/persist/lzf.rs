@@ -20,10 +20,41 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     if in_len == 0 || out_len == 0 {
         return None;
     }
+    HTAB.with(|t| {
+        let mut t = t.borrow_mut();
+        let (htab, touched) = &mut *t;
+        if htab.len() != HSIZE {
+            *htab = vec![0usize; HSIZE];
+        }
+        let r = compress_with(input, out_len, htab, touched);
+        // Leave the table all zero for the next call, touching only the
+        // slots this input used.
+        for &i in touched.iter() {
+            if let Some(x) = htab.get_mut(i as usize) {
+                *x = 0;
+            }
+        }
+        touched.clear();
+        r
+    })
+}
+
+thread_local! {
+    /// The hash table (slot value 0 means "never seen": the C code's offsets
+    /// are relative to the input start and reject a reference equal to it),
+    /// kept per thread so a call doesn't pay for clearing 64K slots.
+    static HTAB: std::cell::RefCell<(Vec<usize>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+fn compress_with(
+    input: &[u8],
+    out_len: usize,
+    htab: &mut [usize],
+    touched: &mut Vec<u32>,
+) -> Option<Vec<u8>> {
+    let in_len = input.len();
     let at = |i: usize| -> u8 { input.get(i).copied().unwrap_or(0) };
-    // Slot value 0 means "never seen" (the C code's offsets are relative to
-    // the input start and reject a reference equal to it).
-    let mut htab = vec![0usize; HSIZE];
     let mut out = vec![0u8; out_len + 8];
     let out_end = out_len;
     let mut ip = 0usize;
@@ -35,6 +66,7 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
         let slot = idx(hval);
         let r = htab[slot];
         htab[slot] = ip;
+        touched.push(slot as u32);
         let off = ip.wrapping_sub(r).wrapping_sub(1);
         if r < ip
             && off < MAX_OFF
@@ -88,9 +120,11 @@ pub fn compress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
             hval = ((at(ip) as u32) << 8) | at(ip + 1) as u32;
             hval = (hval << 8) | at(ip + 2) as u32;
             htab[idx(hval)] = ip;
+            touched.push(idx(hval) as u32);
             ip += 1;
             hval = (hval << 8) | at(ip + 2) as u32;
             htab[idx(hval)] = ip;
+            touched.push(idx(hval) as u32);
             ip += 1;
         } else {
             if op >= out_end {
