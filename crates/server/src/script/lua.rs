@@ -937,6 +937,16 @@ fn redis_call(lua: &Lua, args: MultiValue) -> Ret {
     // them while the script runs.
     let client = unsafe { &mut *st.client };
     let locks = unsafe { &mut *st.locks };
+    // MONITOR shows commands run by scripts as coming from "lua".
+    if crate::monitor::COUNT.load(Ordering::Relaxed) > 0
+        && !cmd.has(cflag::SKIP_MONITOR)
+        && !cmd.has(cflag::ADMIN)
+    {
+        let line = crate::monitor::format_line(client.db, "lua", &sl);
+        for m in crate::monitor::MONITORS.lock().iter() {
+            m.send(&line);
+        }
+    }
     let mut scratch = ReplyBuf::new(st.resp3);
     let saved_resp3 = client.resp3;
     client.resp3 = st.resp3;

@@ -221,7 +221,22 @@ impl Drop for RunningGuard {
     }
 }
 
+/// Scripts are shown to MONITOR before the commands they run (their own
+/// command metadata says skip_monitor, so the dispatcher doesn't).
+fn feed_monitors(client: &Client, argv: &[&[u8]]) {
+    if crate::monitor::COUNT.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let line = crate::monitor::format_line(client.db, &client.shared.addr, argv);
+    for m in crate::monitor::MONITORS.lock().iter() {
+        if m.id != client.id() {
+            m.send(&line);
+        }
+    }
+}
+
 fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
+    feed_monitors(ctx.client, argv);
     let (Some(&body), Some(&nk)) = (argv.get(1), argv.get(2)) else {
         return;
     };
@@ -467,6 +482,7 @@ fn fcall_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
+    feed_monitors(ctx.client, argv);
     let Some(&fname) = argv.get(1) else {
         return;
     };
