@@ -1009,6 +1009,22 @@ pub fn used_memory() -> usize {
         .unwrap_or(0)
 }
 
+/// Loaded function libraries and functions (INFO `number_of_libraries`,
+/// `number_of_functions`).
+pub fn function_counts() -> (usize, usize) {
+    STATE
+        .try_lock()
+        .and_then(|g| {
+            g.as_ref().map(|st| {
+                (
+                    st.libraries.len(),
+                    st.libraries.iter().map(|l| l.funcs.len()).sum(),
+                )
+            })
+        })
+        .unwrap_or((0, 0))
+}
+
 /// Number of cached scripts (INFO `number_of_cached_scripts`).
 pub fn cached_scripts() -> usize {
     STATE
