@@ -645,16 +645,22 @@ fn install_library(st: &mut State, code: &[u8], replace: bool) -> Result<String,
         }
         None => st.libraries.push(lib),
     }
+    sync_codes(st);
     Ok(name)
+}
+
+/// Copy of the libraries' code, kept apart from the interpreter's lock so
+/// that it can be read while a script runs.
+static LIBRARY_CODES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// Refreshes `LIBRARY_CODES` after a change to the libraries.
+fn sync_codes(st: &State) {
+    *LIBRARY_CODES.lock() = st.libraries.iter().map(|l| l.code.clone()).collect();
 }
 
 /// The code of every loaded library, in load order (for RDB files).
 pub fn library_codes() -> Vec<Vec<u8>> {
-    STATE
-        .lock()
-        .as_ref()
-        .map(|st| st.libraries.iter().map(|l| l.code.clone()).collect())
-        .unwrap_or_default()
+    LIBRARY_CODES.lock().clone()
 }
 
 /// Loads a library from an RDB file (replacing one of the same name).
@@ -765,6 +771,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     if policy == Policy::Flush {
         st.libraries = new_libs;
+        sync_codes(st);
         ctx.out.ok();
         return;
     }
@@ -801,6 +808,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) {
             None => st.libraries.push(n),
         }
     }
+    sync_codes(st);
     ctx.out.ok();
 }
 
@@ -900,7 +908,9 @@ fn function_delete(ctx: &mut Ctx, argv: &[&[u8]]) {
             .libraries
             .iter()
             .position(|l| l.name.as_bytes() == name)?;
-        Some(st.libraries.remove(p))
+        let lib = st.libraries.remove(p);
+        sync_codes(st);
+        Some(lib)
     });
     match removed {
         Some(_) => ctx.out.ok(),
@@ -921,6 +931,7 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     if let Some(st) = STATE.lock().as_mut() {
         st.libraries.clear();
+        sync_codes(st);
     }
     ctx.out.ok();
 }
