@@ -14,10 +14,10 @@ fuzz_target!(|data: &[u8]| {
         keys += 1;
         Ok(())
     };
-    let _ = rdb::load(data, &lim, 16, 0, &mut sink, &mut |_| {});
+    let _ = rdb::load(data, &lim, 16, 0, &mut sink, &mut |_| Ok(()), &mut |_| {});
     let mut file = b"REDIS0011".to_vec();
     file.extend_from_slice(data);
-    let _ = rdb::load(&file, &lim, 16, 0, &mut sink, &mut |_| {});
+    let _ = rdb::load(&file, &lim, 16, 0, &mut sink, &mut |_| Ok(()), &mut |_| {});
     // RESTORE: the body decoder directly (a fuzzer can't forge the CRC),
     // and the full payload check.
     let _ = rdb::read_payload(data, &lim);

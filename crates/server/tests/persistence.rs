@@ -804,3 +804,40 @@ fn failed_bgsave_is_reported() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn function_libraries_in_rdb_files() {
+    if !valkey_available() {
+        return;
+    }
+    let lib = "#!lua name=mylib\nredis.register_function('echo1', function(keys, args) return args[1] end)";
+    // Spinel -> file -> Valkey and Spinel.
+    let dir = temp_dir("functions");
+    let sp = Proc::spinel(&dir, &[]);
+    let mut c = sp.conn();
+    assert_eq!(bytes(qs(&mut c, &["FUNCTION", "LOAD", lib])), b"mylib");
+    qs(&mut c, &["SET", "k", "v"]);
+    assert_eq!(qs(&mut c, &["SAVE"]), RV::Okay);
+    drop(c);
+    drop(sp);
+    check_rdb_with_valkey(&dir);
+    let vdir = temp_dir("functions-vk");
+    std::fs::copy(dir.join("dump.rdb"), vdir.join("dump.rdb")).expect("copy");
+    let vk = Proc::valkey(&vdir);
+    let mut vc = vk.conn();
+    assert_eq!(bytes(qs(&mut vc, &["FCALL", "echo1", "0", "hi"])), b"hi");
+    // Valkey's own file (function + keys) back into Spinel.
+    qs(&mut vc, &["SET", "k2", "v2"]);
+    assert_eq!(qs(&mut vc, &["SAVE"]), RV::Okay);
+    drop(vc);
+    drop(vk);
+    let dir2 = temp_dir("functions-back");
+    std::fs::copy(vdir.join("dump.rdb"), dir2.join("dump.rdb")).expect("copy");
+    let sp = Proc::spinel(&dir2, &[]);
+    let mut c = sp.conn();
+    assert_eq!(bytes(qs(&mut c, &["FCALL", "echo1", "0", "back"])), b"back");
+    assert_eq!(bytes(qs(&mut c, &["GET", "k2"])), b"v2");
+    for d in [&dir, &vdir, &dir2] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

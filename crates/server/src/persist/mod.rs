@@ -249,7 +249,12 @@ fn write_file_atomically(
 }
 
 /// The RDB image of the locked shards, streamed through `emit`.
-fn serialize_locked(srv: &Server, shards: &AllShards, emit: &mut Emit) -> std::io::Result<()> {
+fn serialize_locked(
+    srv: &Server,
+    shards: &AllShards,
+    functions: &[Vec<u8>],
+    emit: &mut Emit,
+) -> std::io::Result<()> {
     let compress = compression(srv);
     let sum = checksum(srv);
     let mut crc = 0u64;
@@ -260,6 +265,7 @@ fn serialize_locked(srv: &Server, shards: &AllShards, emit: &mut Emit) -> std::i
         now_ms() / 1000,
         crate::info::used_memory(),
     );
+    rdb::write_functions(&mut buf, functions, compress);
     let n = srv.ks.nshards();
     let policy = ClockPolicy::of(srv);
     let now = now_ms();
@@ -298,9 +304,17 @@ fn saved_ok(srv: &Server, dirty_at_start: u64) {
 }
 
 /// `rdbSave` with every shard already locked.
-pub fn save_with(srv: &'static Server, shards: &AllShards) -> std::io::Result<()> {
+/// `functions` is the library code, taken before the shards were locked
+/// (scripts hold the scripting state while they lock shards).
+pub fn save_with(
+    srv: &'static Server,
+    shards: &AllShards,
+    functions: &[Vec<u8>],
+) -> std::io::Result<()> {
     let dirty = srv.dirty.load(Ordering::Relaxed);
-    let r = write_file_atomically(srv, &mut |emit| serialize_locked(srv, shards, emit));
+    let r = write_file_atomically(srv, &mut |emit| {
+        serialize_locked(srv, shards, functions, emit)
+    });
     match &r {
         Ok(()) => {
             log::notice("DB saved on disk");
@@ -317,8 +331,9 @@ pub fn save_with(srv: &'static Server, shards: &AllShards) -> std::io::Result<()
 
 /// A foreground save (SAVE, SHUTDOWN, save on FLUSHALL).
 pub fn save(srv: &'static Server) -> std::io::Result<()> {
+    let functions = crate::script::library_codes();
     let shards = lock_all(srv);
-    save_with(srv, &shards)
+    save_with(srv, &shards, &functions)
 }
 
 fn save_cmd(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -382,6 +397,14 @@ pub fn after_flushall(srv: &'static Server) {
     if srv.config.save_params().is_empty() || STATE.bgsave_in_progress.load(Ordering::Acquire) {
         return;
     }
+    // On its own thread: the library list needs the scripting state, which
+    // a script calling FLUSHALL holds.
+    let _ = std::thread::Builder::new()
+        .name("spinel-save".into())
+        .spawn(move || save_empty(srv));
+}
+
+fn save_empty(srv: &'static Server) {
     let dirty = srv.dirty.load(Ordering::Relaxed);
     let sum = checksum(srv);
     let r = write_file_atomically(srv, &mut |emit| {
@@ -392,6 +415,7 @@ pub fn after_flushall(srv: &'static Server) {
             now_ms() / 1000,
             crate::info::used_memory(),
         );
+        rdb::write_functions(&mut buf, &crate::script::library_codes(), compression(srv));
         let crc = if sum { crc64::crc64(0, &buf) } else { 0 };
         rdb::write_trailer(&mut buf, crc, sum);
         emit(&buf)
@@ -449,7 +473,7 @@ fn load_bytes(
     srv: &'static Server,
     bytes: &[u8],
     shards: Option<&mut AllShards>,
-) -> Result<rdb::LoadSummary, LoadError> {
+) -> Result<(rdb::LoadSummary, Vec<Vec<u8>>), LoadError> {
     let lim = load_limits(srv);
     let now = now_ms();
     let ks = &srv.ks;
@@ -492,12 +516,35 @@ fn load_bytes(
         Ok(())
     };
     let mut logf = |m: &str| log::notice(m);
-    let r = rdb::load(bytes, &lim, ks.ndbs(), now, &mut sink, &mut logf);
+    let mut libs = Vec::new();
+    let mut functions = |code: Vec<u8>| {
+        libs.push(code);
+        Ok(())
+    };
+    let r = rdb::load(
+        bytes,
+        &lim,
+        ks.ndbs(),
+        now,
+        &mut sink,
+        &mut functions,
+        &mut logf,
+    );
     if let Ok(s) = &r {
         STATE.last_load_loaded.store(s.loaded, Ordering::Relaxed);
         STATE.last_load_expired.store(s.expired, Ordering::Relaxed);
     }
-    r
+    r.map(|s| (s, libs))
+}
+
+/// Installs function libraries read from an RDB file. Called with no
+/// shard held (scripts lock shards while holding the scripting state).
+fn apply_functions(srv: &'static Server, libs: Vec<Vec<u8>>) -> Result<(), String> {
+    for code in libs {
+        crate::script::restore_library(srv, &code)
+            .map_err(|e| format!("Failed loading library: {}", e))?;
+    }
+    Ok(())
 }
 
 /// A file's bytes for loading: mapped read-only, so a large RDB costs no
@@ -570,7 +617,11 @@ pub fn start(srv: &'static Server) -> bool {
     };
     match read {
         Ok(bytes) => match load_bytes(srv, bytes.as_slice(), None) {
-            Ok(s) => {
+            Ok((s, libs)) => {
+                if let Err(e) = apply_functions(srv, libs) {
+                    log::warning(&format!("{} (file {})", e, path));
+                    return false;
+                }
                 log::notice(&format!(
                     "Done loading RDB, keys loaded: {}, keys expired: {}.",
                     s.loaded, s.expired
@@ -613,7 +664,11 @@ pub fn replace_dataset(srv: &'static Server, bytes: &[u8]) -> Result<rdb::LoadSu
         let (old, _) = sh.take_all();
         drop(old);
     }
-    load_bytes(srv, bytes, Some(&mut shards)).map_err(|e| describe("(stream)", &e).join(" "))
+    let (sum, libs) = load_bytes(srv, bytes, Some(&mut shards))
+        .map_err(|e| describe("(stream)", &e).join(" "))?;
+    drop(shards);
+    apply_functions(srv, libs)?;
+    Ok(sum)
 }
 
 /// DEBUG RELOAD: save, empty the keyspace, load the file back, all while
@@ -637,8 +692,9 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     snapshot::wait_bgsave();
+    let functions = crate::script::library_codes();
     let mut shards = lock_all(srv);
-    if save_first && save_with(srv, &shards).is_err() {
+    if save_first && save_with(srv, &shards, &functions).is_err() {
         ctx.out.error("ERR Error trying to save the DB");
         return;
     }
@@ -654,15 +710,18 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    match load_bytes(srv, bytes.as_slice(), Some(&mut shards)) {
-        Ok(_) => {
+    let loaded = load_bytes(srv, bytes.as_slice(), Some(&mut shards));
+    drop(shards);
+    match loaded
+        .map_err(|e| describe(&rdb_path(srv), &e).join(" "))
+        .and_then(|(_, libs)| apply_functions(srv, libs))
+    {
+        Ok(()) => {
             log::notice("DB reloaded by DEBUG RELOAD");
             ctx.out.ok();
         }
         Err(e) => {
-            for line in describe(&rdb_path(srv), &e) {
-                log::warning(&line);
-            }
+            log::warning(&e);
             ctx.out
                 .error("ERR Error trying to load the RDB dump, check server logs.");
         }

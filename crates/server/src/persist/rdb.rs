@@ -270,6 +270,15 @@ pub fn write_header(out: &mut Vec<u8>, version: &str, ctime: i64, used_mem: u64)
     write_aux(out, "aof-base", b"0");
 }
 
+/// The function libraries (`RDB_OPCODE_FUNCTION2` + code each), written
+/// after the aux fields as Redis does.
+pub fn write_functions(out: &mut Vec<u8>, codes: &[Vec<u8>], compress: bool) {
+    for c in codes {
+        out.push(OP_FUNCTION2);
+        write_string(out, c, compress);
+    }
+}
+
 /// SELECTDB + RESIZEDB.
 pub fn write_db_header(out: &mut Vec<u8>, db: usize, keys: usize, expires: usize) {
     out.push(OP_SELECTDB);
@@ -860,13 +869,15 @@ pub struct LoadSummary {
 pub type Sink<'s> = dyn FnMut(usize, Vec<u8>, Value, KeyMeta) -> Result<(), String> + 's;
 
 /// Loads a whole RDB file image. Keys whose expiry is before `now_ms` are
-/// skipped and counted. `log` receives Redis's informational lines.
+/// skipped and counted; function library code goes to `functions`. `log`
+/// receives Redis's informational lines.
 pub fn load(
     b: &[u8],
     lim: &LoadLimits,
     ndbs: usize,
     now_ms: i64,
     sink: &mut Sink,
+    functions: &mut dyn FnMut(Vec<u8>) -> Result<(), String>,
     log: &mut dyn FnMut(&str),
 ) -> Result<LoadSummary, LoadError> {
     let mut r = Reader::new(b);
@@ -960,10 +971,18 @@ pub fn load(
                     "The RDB file contains AUX module data I can't load: no matching module".into(),
                 ))
             }
-            OP_FUNCTION_PRE_GA | OP_FUNCTION2 => {
+            OP_FUNCTION2 => {
+                let at = r.pos;
+                let code = r.string()?;
+                functions(code).map_err(|e| {
+                    LoadError::Corrupt(at, format!("Failed loading library: {}", e))
+                })?;
+                continue;
+            }
+            OP_FUNCTION_PRE_GA => {
                 return Err(LoadError::Unsupported(
                     r.pos,
-                    "The RDB file contains function libraries I can't load".into(),
+                    "Pre-release function format not supported".into(),
                 ))
             }
             _ => {}

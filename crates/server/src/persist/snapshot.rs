@@ -26,6 +26,8 @@ struct Snapshot {
     checksum: bool,
     dirty_at_start: u64,
     clock: super::ClockPolicy,
+    /// Function libraries at the snapshot instant.
+    functions: Vec<Vec<u8>>,
 }
 
 /// Bytes of shards copied early during the running snapshot (what Redis
@@ -86,6 +88,8 @@ fn claim() -> bool {
 fn take_instant(srv: &'static Server) {
     STATE.bgsave_started_ms.store(now_ms(), Ordering::Relaxed);
     COW_BYTES.store(0, Ordering::Relaxed);
+    // Before the shards: scripts hold the scripting state while locking them.
+    let functions = crate::script::library_codes();
     let n = srv.ks.nshards();
     let shards = super::lock_all(srv);
     let sizes = (0..srv.ks.ndbs())
@@ -106,6 +110,7 @@ fn take_instant(srv: &'static Server) {
         checksum: super::checksum(srv),
         dirty_at_start: srv.dirty.load(Ordering::Relaxed),
         clock: super::ClockPolicy::of(srv),
+        functions,
     };
     *CURRENT.write() = Some(Arc::new(snap));
     ACTIVE.store(true, Ordering::Release);
@@ -213,6 +218,7 @@ fn write_snapshot(srv: &'static Server, snap: &Snapshot, w: &mut dyn Write) -> s
         now_ms() / 1000,
         crate::info::used_memory(),
     );
+    rdb::write_functions(&mut buf, &snap.functions, snap.compress);
     let n = snap.nshards;
     // `rdb-key-save-delay`: microseconds per key (a testing aid, as in Redis).
     let delay = srv.config.get_i64("rdb-key-save-delay").unwrap_or(0);
