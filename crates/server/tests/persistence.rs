@@ -409,6 +409,12 @@ fn dump_payloads_cross_both_ways() {
             );
         }
     }
+    drop(c);
+    drop(vc);
+    drop(sp);
+    drop(vk);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&vdir);
 }
 
 #[test]
