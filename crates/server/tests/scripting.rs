@@ -116,6 +116,48 @@ fn command_replies_seen_by_scripts() {
         c.cmd(&["EVAL", "return redis.call('incr','cnt')", "0"]),
         ":1\r\n"
     );
+    // SELECT inside a script doesn't change the caller's database.
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "redis.call('select', 1) return redis.call('set','indb1','x')",
+            "0"
+        ]),
+        "+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["EXISTS", "indb1"]), ":0\r\n");
+    c.cmd(&["SELECT", "1"]);
+    assert_eq!(c.cmd(&["EXISTS", "indb1"]), ":1\r\n");
+    c.cmd(&["SELECT", "0"]);
+    // Blocking commands don't block inside scripts.
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('blpop','nolist', 0)", "0"]),
+        "$-1\r\n"
+    );
+    // Scripts inside transactions.
+    assert_eq!(c.cmd(&["MULTI"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('incr','cnt')", "0"]),
+        "+QUEUED\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["EVAL", "return redis.call('incr','cnt')", "0"]),
+        "+QUEUED\r\n"
+    );
+    assert_eq!(c.cmd(&["EXEC"]), "*2\r\n:2\r\n:3\r\n");
+    // A client blocked on another connection is served by a script's push.
+    let mut waiter = s.conn();
+    waiter.send(&[b"BLPOP", b"bl", b"5"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        c.cmd(&[
+            "EVAL",
+            "redis.call('lpush','bl','a','b') return redis.call('llen','bl')",
+            "0"
+        ]),
+        ":2\r\n"
+    );
+    assert_eq!(waiter.read_reply(), "*2\r\n$2\r\nbl\r\n$1\r\nb\r\n");
 }
 
 #[test]
