@@ -793,10 +793,39 @@ def gen_resp(g):
     return g.choice(["! HELLO 3", "! HELLO 2", "! HELLO 2"])
 
 
+# Encoding thresholds: every sequence that touches collections starts by
+# setting all of them, each either to its default or (half the time) to a
+# small value, so conversions happen within a few commands. The choice has
+# its own random stream, so the command sequence of a seed does not depend
+# on it.
+_THRESHOLDS = (
+    ("list-max-listpack-size", "-2", (1, 2, 3, 5)),
+    ("hash-max-listpack-entries", "128", (0, 1, 3, 6)),
+    ("hash-max-listpack-value", "64", (4, 8, 12)),
+    ("set-max-intset-entries", "512", (0, 1, 3, 6)),
+    ("set-max-listpack-entries", "128", (0, 1, 3, 6)),
+    ("set-max-listpack-value", "64", (4, 8, 12)),
+    ("zset-max-listpack-entries", "128", (0, 1, 3, 6)),
+    ("zset-max-listpack-value", "64", (4, 8, 12)),
+)
+_COLLECTION_FAMILIES = ("containers", "lists", "hashes", "sets", "zsets")
+
+
+def threshold_prologue(seed):
+    rng = random.Random("thresholds-%d" % seed)
+    lines = []
+    for name, default, small in _THRESHOLDS:
+        value = str(rng.choice(small)) if rng.random() < 0.5 else default
+        lines.append("CONFIG SET %s %s" % (name, value))
+    return lines
+
+
 def generate(seed, count, families=None):
     g = Gen(seed, families)
     total = sum(w for w, _ in g.families)
     out = ["# generated: seed=%d count=%d families=%s" % (seed, count, ",".join(families or DEFAULT_FAMILIES))]
+    if any(f in _COLLECTION_FAMILIES for f in (families or DEFAULT_FAMILIES)):
+        out.extend(threshold_prologue(seed))
     n = 0
     while n < count:
         pick = g.rng.uniform(0, total)
