@@ -7,6 +7,25 @@ mod common;
 use common::Server;
 use std::time::Duration;
 
+/// Sends a command whose reply is a chain of one-element arrays and reads
+/// it line by line (the recursive reader of tests/common would need a
+/// deep native stack).
+fn deep_reply(c: &mut common::Conn, args: &[&str]) -> String {
+    use std::io::BufRead;
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.send(&a);
+    let mut out = String::new();
+    loop {
+        let mut line = String::new();
+        c.r.read_line(&mut line).expect("read");
+        assert!(!line.is_empty(), "connection closed");
+        out.push_str(&line);
+        if line != "*1\r\n" {
+            return out;
+        }
+    }
+}
+
 fn sha_suffix(sha: &str, line: u32) -> String {
     format!("script: {}, on @user_script:{}.", sha, line)
 }
@@ -67,7 +86,7 @@ fn return_value_conversions() {
         "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n"
     );
     assert_eq!(
-        c.cmd(&["EVAL", "local t={} t[1]=t return t", "0"])
+        deep_reply(&mut c, &["EVAL", "local t={} t[1]=t return t", "0"])
             .lines()
             .last(),
         Some("-ERR reached lua stack limit")
@@ -861,4 +880,46 @@ fn function_dump_restore() {
         c.cmd(&["FUNCTION", "RESTORE", "x", "bad"]),
         "-ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.\r\n"
     );
+}
+
+#[test]
+fn many_cached_scripts_and_large_replies() {
+    let s = Server::start(&[]);
+    let mut c = s.conn();
+    // More scripts than the interpreter has host handles for.
+    let n = 9000;
+    let mut batch = Vec::new();
+    for i in 0..n {
+        let body = format!("return {}", i);
+        batch.extend_from_slice(&common::encode(&[b"EVAL", body.as_bytes(), b"0"]));
+    }
+    c.send_raw(&batch);
+    for i in 0..n {
+        assert_eq!(c.read_reply(), format!(":{}\r\n", i));
+    }
+    assert_eq!(
+        c.cmd(&["EVAL", "return 'still fine'", "0"]),
+        "$10\r\nstill fine\r\n"
+    );
+    // Large and deep replies.
+    let r = c.cmd(&[
+        "EVAL",
+        "local t = {} for i=1,20000 do t['k'..i] = i end return {map=t}",
+        "0",
+    ]);
+    assert!(r.starts_with("*40000\r\n"), "{}", &r[..r.len().min(20)]);
+    let r = deep_reply(
+        &mut c,
+        &[
+            "EVAL",
+            "local t = {} local c = t for i=1,8000 do local n = {} c[1] = n c = n end return t",
+            "0",
+        ],
+    );
+    assert!(
+        r.ends_with("*1\r\n-ERR reached lua stack limit\r\n"),
+        "{}",
+        &r[r.len().saturating_sub(40)..]
+    );
+    assert_eq!(r.matches("*1\r\n").count(), 7995);
 }

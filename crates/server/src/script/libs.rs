@@ -781,14 +781,12 @@ fn mp_encode(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
                     mp_encode(out, &e, level + 1)?;
                 }
             } else {
-                let pairs: Vec<(Value, Value)> = t
-                    .clone()
-                    .pairs::<Value, Value>()
-                    .collect::<mlua::Result<_>>()?;
-                mp_len(out, pairs.len(), 0x80, 16, None, 0xde, 0xdf);
-                for (k, val) in &pairs {
-                    mp_encode(out, k, level + 1)?;
-                    mp_encode(out, val, level + 1)?;
+                let n = t.clone().pairs::<Value, Value>().count();
+                mp_len(out, n, 0x80, 16, None, 0xde, 0xdf);
+                for pair in t.clone().pairs::<Value, Value>() {
+                    let (k, val) = pair?;
+                    mp_encode(out, &k, level + 1)?;
+                    mp_encode(out, &val, level + 1)?;
                 }
             }
         }

@@ -83,8 +83,9 @@ fn with_run<R>(f: impl FnOnce(&mut RunState) -> R) -> Option<R> {
 }
 
 /// A compiled script.
+/// A compiled script (its function lives in the engine's script table:
+/// host-side handles to Lua values are a scarce resource).
 pub struct Script {
-    pub func: Function,
     /// Shebang flags (`None`: no shebang, EVAL compatibility mode).
     pub flags: Option<u32>,
 }
@@ -95,6 +96,10 @@ pub struct Engine {
     env: Table,
     fenv: Table,
     run_fn: Function,
+    /// Compiled scripts by SHA1.
+    cache: Table,
+    /// The raw `next`, for walking tables while writing replies.
+    next: Function,
 }
 
 /// A function registered by a library being loaded.
@@ -598,6 +603,8 @@ impl Engine {
         }
         rt.set("version", super::REDIS_VERSION)?;
         rt.set("version_num", super::REDIS_VERSION_NUM)?;
+        let next: Function = lua.globals().raw_get("next")?;
+        let cache = lua.create_table()?;
         let (env, run, fenv, run_fn): (Table, Function, Table, Function) = lua
             .load(include_str!("prelude.lua"))
             .set_name("=prelude")
@@ -618,12 +625,16 @@ impl Engine {
             env,
             fenv,
             run_fn,
+            cache,
+            next,
         })
     }
 
-    /// Compiles a script body (the shebang line, if any, already blanked).
-    pub fn compile(&self, body: &[u8], name: &str) -> Result<Function, String> {
-        self.lua
+    /// Compiles a script body (the shebang line, if any, already blanked)
+    /// into the script table under `sha`.
+    pub fn compile(&self, body: &[u8], name: &str, sha: &str) -> Result<(), String> {
+        let f = self
+            .lua
             .load(body)
             .set_name(format!("@{}", name))
             .set_environment(self.env.clone())
@@ -631,7 +642,16 @@ impl Engine {
             .map_err(|e| match e {
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => other.to_string(),
-            })
+            })?;
+        self.cache.raw_set(sha, f).map_err(|e| e.to_string())
+    }
+
+    /// Drops every compiled script.
+    pub fn flush_scripts(&mut self) {
+        if let Ok(t) = self.lua.create_table() {
+            self.cache = t;
+        }
+        let _ = self.lua.gc_collect();
     }
 
     /// Runs a library's code (FUNCTION LOAD) and returns the functions it
@@ -683,19 +703,20 @@ impl Engine {
     /// is written to `out`.
     pub fn run(
         &self,
-        func: &Function,
+        sha: &str,
         keys: &[&[u8]],
         args: &[&[u8]],
-        fname: &str,
         st: &mut RunState,
         out: &mut ReplyBuf,
     ) {
+        let fname = sha;
         let res = (|| -> mlua::Result<MultiValue> {
+            let func: Function = self.cache.raw_get(sha)?;
             let g = self.lua.globals();
             g.raw_set("KEYS", self.string_array(keys)?)?;
             g.raw_set("ARGV", self.string_array(args)?)?;
             let _guard = RunGuard::enter(st);
-            self.run.call::<MultiValue>(func.clone())
+            self.run.call::<MultiValue>(func)
         })();
         self.finish(res, st, fname, out)
     }
@@ -738,7 +759,7 @@ impl Engine {
         let v = vals.next().unwrap_or(Value::Nil);
         if ok {
             let mut tmp = ReplyBuf::new(out.resp3);
-            match lua_to_resp(&mut tmp, &v, script_resp3, stack_pos()) {
+            match lua_to_resp(&self.lua, &mut tmp, &v, script_resp3, &self.next) {
                 Ok(()) => {
                     out.buf.extend_from_slice(&tmp.buf);
                     out.errors += tmp.errors;
@@ -1142,16 +1163,96 @@ fn sanitize(b: &[u8]) -> String {
     String::from_utf8_lossy(&s).into_owned()
 }
 
-/// A script's return value as a RESP reply (Redis's luaReplyToRedisReply).
+/// Nesting limit of a script's reply: where Redis's Lua stack can't grow
+/// any more, the value at that depth becomes an error.
+const MAX_REPLY_DEPTH: usize = 7995;
+
+/// An aggregate being written by `lua_to_resp`. Its table (and a map's
+/// current key) are kept in a Lua-side holder table, not as host handles,
+/// whose number is limited.
+enum Frame {
+    Array {
+        next: usize,
+        header: spinel_resp::Deferred,
+    },
+    /// A map (key and value) or set (keys) walked with `next`.
+    Pairs { set: bool, value: Option<Value> },
+}
+
+/// A script's return value as a RESP reply (Redis's luaReplyToRedisReply),
+/// written without native recursion.
 fn lua_to_resp(
+    lua: &Lua,
     out: &mut ReplyBuf,
     v: &Value,
     script_resp3: bool,
-    base: usize,
+    next_fn: &Function,
 ) -> Result<(), String> {
-    if base.abs_diff(stack_pos()) > STACK_BUDGET {
-        return Err("ERR reached lua stack limit".into());
+    let le = |e: mlua::Error| format!("ERR {}", e);
+    let holder = lua.create_table().map_err(le)?;
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut pending: Option<Value> = Some(v.clone());
+    loop {
+        if let Some(v) = pending.take() {
+            if stack.len() >= MAX_REPLY_DEPTH {
+                out.error("ERR reached lua stack limit");
+            } else if let Some((f, t)) = write_value(out, &v, script_resp3)? {
+                let slot = 2 * stack.len() + 1;
+                holder.raw_set(slot, t).map_err(le)?;
+                holder.raw_set(slot + 1, Value::Nil).map_err(le)?;
+                stack.push(f);
+            }
+        }
+        let depth = stack.len();
+        let Some(top) = stack.last_mut() else {
+            return Ok(());
+        };
+        let slot = 2 * (depth - 1) + 1;
+        match top {
+            Frame::Array { next, .. } => {
+                let t: Table = holder.raw_get(slot).map_err(le)?;
+                let e: Value = t.raw_get(*next + 1).unwrap_or(Value::Nil);
+                if e.is_nil() {
+                    if let Some(Frame::Array { next, header }) = stack.pop() {
+                        out.finish_array(header, next);
+                    }
+                    holder.raw_set(slot, Value::Nil).map_err(le)?;
+                } else {
+                    *next += 1;
+                    pending = Some(e);
+                }
+            }
+            Frame::Pairs { set, value } => {
+                if let Some(v) = value.take() {
+                    pending = Some(v);
+                    continue;
+                }
+                let t: Value = holder.raw_get(slot).map_err(le)?;
+                let key: Value = holder.raw_get(slot + 1).map_err(le)?;
+                let (k, v): (Value, Value) = next_fn.call((t, key)).map_err(le)?;
+                if k.is_nil() {
+                    stack.pop();
+                    holder.raw_set(slot, Value::Nil).map_err(le)?;
+                    holder.raw_set(slot + 1, Value::Nil).map_err(le)?;
+                } else {
+                    holder.raw_set(slot + 1, k.clone()).map_err(le)?;
+                    if !*set {
+                        *value = Some(v);
+                    }
+                    pending = Some(k);
+                }
+            }
+        }
     }
+}
+
+/// Writes a scalar or the header of an aggregate; returns the frame that
+/// writes the aggregate's elements.
+fn write_value(
+    out: &mut ReplyBuf,
+    v: &Value,
+    script_resp3: bool,
+) -> Result<Option<(Frame, Table)>, String> {
     match v {
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Boolean(b) => {
@@ -1169,49 +1270,37 @@ fn lua_to_resp(
             let field = |k: &str| -> Value { t.raw_get::<Value>(k).unwrap_or(Value::Nil) };
             if let Some(e) = lua_bytes(&field("err")) {
                 out.error(&sanitize(&e));
-                return Ok(());
+                return Ok(None);
             }
             if let Some(s) = lua_bytes(&field("ok")) {
                 out.simple(&sanitize(&s));
-                return Ok(());
+                return Ok(None);
             }
             match field("double") {
                 Value::Number(n) => {
                     out.double(n);
-                    return Ok(());
+                    return Ok(None);
                 }
                 Value::Integer(i) => {
                     out.double(i as f64);
-                    return Ok(());
+                    return Ok(None);
                 }
                 _ => {}
             }
             if let Some(s) = lua_bytes(&field("big_number")) {
                 out.big_number(&sanitize(&s));
-                return Ok(());
+                return Ok(None);
             }
-            if let Value::Table(m) = field("map") {
-                let d = out.deferred_map();
-                let mut n = 0;
-                for pair in m.pairs::<Value, Value>() {
-                    let (k, val) = pair.map_err(|e| format!("ERR {}", e))?;
-                    lua_to_resp(out, &k, script_resp3, base)?;
-                    lua_to_resp(out, &val, script_resp3, base)?;
-                    n += 1;
+            for (name, set) in [("map", false), ("set", true)] {
+                if let Value::Table(m) = field(name) {
+                    let n = m.pairs::<Value, Value>().count();
+                    if set {
+                        out.set(n);
+                    } else {
+                        out.map(n);
+                    }
+                    return Ok(Some((Frame::Pairs { set, value: None }, m)));
                 }
-                out.finish_map(d, n);
-                return Ok(());
-            }
-            if let Value::Table(m) = field("set") {
-                let d = out.deferred_set();
-                let mut n = 0;
-                for pair in m.pairs::<Value, Value>() {
-                    let (k, _) = pair.map_err(|e| format!("ERR {}", e))?;
-                    lua_to_resp(out, &k, script_resp3, base)?;
-                    n += 1;
-                }
-                out.finish_set(d, n);
-                return Ok(());
             }
             if let Value::Table(vt) = field("verbatim_string") {
                 let fmt = vt
@@ -1235,22 +1324,13 @@ fn lua_to_resp(
                     } else {
                         out.bulk(&s);
                     }
-                    return Ok(());
+                    return Ok(None);
                 }
             }
-            let d = out.deferred_array();
-            let mut n = 0usize;
-            loop {
-                let e: Value = t.raw_get(n + 1).unwrap_or(Value::Nil);
-                if e.is_nil() {
-                    break;
-                }
-                lua_to_resp(out, &e, script_resp3, base)?;
-                n += 1;
-            }
-            out.finish_array(d, n);
+            let header = out.deferred_array();
+            return Ok(Some((Frame::Array { next: 0, header }, t.clone())));
         }
         _ => out.null(),
     }
-    Ok(())
+    Ok(None)
 }

@@ -176,11 +176,10 @@ fn load(st: &mut State, body: &[u8]) -> Result<String, String> {
     } else {
         std::borrow::Cow::Borrowed(body)
     };
-    let func = st
-        .engine
-        .compile(&src, "user_script")
+    st.engine
+        .compile(&src, "user_script", &sha)
         .map_err(|m| format!("ERR Error compiling script (new function): {}", m))?;
-    st.scripts.insert(sha.clone(), Script { func, flags });
+    st.scripts.insert(sha.clone(), Script { flags });
     Ok(sha)
 }
 
@@ -295,7 +294,6 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
             return;
         }
     }
-    let func = script.func.clone();
     let saved_db = ctx.client.db;
     let saved_in_exec = ctx.client.in_exec;
     ctx.client.in_exec = true;
@@ -309,7 +307,7 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
     };
     {
         let _running = RunningGuard::start(false);
-        st.engine.run(&func, keys, args, &sha, &mut rs, ctx.out);
+        st.engine.run(&sha, keys, args, &mut rs, ctx.out);
     }
     ctx.client.in_exec = saved_in_exec;
     if ctx.client.db != saved_db {
@@ -356,7 +354,7 @@ fn script_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
     // cache is dropped.
     if let Some(st) = STATE.lock().as_mut() {
         st.scripts.clear();
-        let _ = st.engine.lua.gc_collect();
+        st.engine.flush_scripts();
     }
     ctx.out.ok();
 }
