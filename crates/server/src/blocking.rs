@@ -269,11 +269,27 @@ fn live(w: &BlockedWaiter) -> bool {
     as_waiter(w).map(|w| w.is_live()).unwrap_or(false)
 }
 
+/// `getLongDoubleFromObject` approximated with doubles: strtod syntax, and a
+/// magnitude overflow (still a valid long double up to ~1e4932) reads as
+/// infinity instead of an error.
+fn long_double_arg(a: &[u8]) -> Option<f64> {
+    if a.is_empty() || a[0].is_ascii_whitespace() {
+        return None;
+    }
+    let (v, n, _erange) = crate::cmd::zset::strtod(a);
+    if n != a.len() || v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
 /// getTimeoutFromObjectOrReply (seconds, fractional): the absolute deadline
 /// in unix ms, None for 0 (wait forever).
 pub fn parse_timeout(a: &[u8], now: i64) -> Result<Option<i64>, &'static str> {
-    let secs =
-        crate::cmd::util::parse_f64(a).ok_or("ERR timeout is not a float or out of range")?;
+    // Redis parses timeouts as long doubles (strtold), whose range covers
+    // values like 1e400 that overflow a double: those are "out of range",
+    // not "not a float".
+    let secs = long_double_arg(a).ok_or("ERR timeout is not a float or out of range")?;
     let ms = secs * 1000.0;
     if ms > i64::MAX as f64 {
         return Err("ERR timeout is out of range");
