@@ -272,11 +272,23 @@ pub fn used_memory() -> u64 {
     crate::info::counted_bytes().unwrap_or_else(crate::info::rss_bytes)
 }
 
-fn ignored_on_replica(srv: &'static Server) -> bool {
-    srv.config
+/// Whether `maxmemory` is ignored because this server is a replica with
+/// `replica-ignore-maxmemory` (refreshed by the cron thread: finding the
+/// role is too slow for every command).
+fn ignored_on_replica(_srv: &'static Server) -> bool {
+    REPLICA_IGNORES.load(Ordering::Relaxed)
+}
+
+static REPLICA_IGNORES: AtomicBool = AtomicBool::new(false);
+
+fn refresh_replica(srv: &'static Server) {
+    let ignore = srv
+        .config
         .get_bool("replica-ignore-maxmemory")
         .unwrap_or(true)
-        && crate::info::is_replica(srv)
+        && srv.config.maxmemory() != 0
+        && crate::info::is_replica(srv);
+    REPLICA_IGNORES.store(ignore, Ordering::Relaxed);
 }
 
 /// processCommand's memory gate, run before the command takes any lock.
@@ -285,15 +297,6 @@ fn ignored_on_replica(srv: &'static Server) -> bool {
 #[inline]
 pub fn before_command(srv: &'static Server, client: &Client, cmd: &Command) -> bool {
     refresh(&srv.config);
-    let Some(max) = limit(srv) else {
-        return false;
-    };
-    if used_memory() <= max {
-        return false;
-    }
-    if ignored_on_replica(srv) {
-        return false;
-    }
     if perform_evictions(srv) != Evict::Fail {
         return false;
     }
@@ -334,14 +337,7 @@ pub fn abort_exec(srv: &'static Server, client: &mut Client) -> String {
 /// of time, or starts one if memory went over the limit between commands.
 pub fn cron(srv: &'static Server) {
     refresh(&srv.config);
-    let Some(max) = limit(srv) else {
-        EVICTING.store(false, Ordering::Relaxed);
-        return;
-    };
-    if used_memory() <= max || ignored_on_replica(srv) {
-        EVICTING.store(false, Ordering::Relaxed);
-        return;
-    }
+    refresh_replica(srv);
     if perform_evictions(srv) != Evict::Running {
         EVICTING.store(false, Ordering::Relaxed);
     }
@@ -353,7 +349,8 @@ pub fn perform_evictions(srv: &'static Server) -> Evict {
     let Some(max) = limit(srv) else {
         return Evict::Ok;
     };
-    if used_memory() <= max {
+    let used = used_memory();
+    if used <= max || ignored_on_replica(srv) {
         return Evict::Ok;
     }
     let pol = policy();
@@ -367,19 +364,19 @@ pub fn perform_evictions(srv: &'static Server) -> Evict {
     );
     let start = Instant::now();
     let samples = srv.config.maxmemory_samples().clamp(1, 64) as usize;
-    let mut freed: u64 = 0;
+    // Summing the allocator counters isn't free: count down an estimate of
+    // what is left to free and read the real figure when it reaches zero.
+    let mut to_free = used - max;
+    let mut now = now_ms();
+    let mut rounds: u64 = 0;
     loop {
-        if used_memory() <= max {
-            return Evict::Ok;
-        }
-        let now = now_ms();
         if NOTHING_UNTIL.load(Ordering::Relaxed) > now {
             return evict_fail();
         }
         let victim = if pol.is_random() {
-            random_victim(srv, pol)
+            random_victim(srv, pol, now)
         } else {
-            pool_victim(srv, pol, samples)
+            pool_victim(srv, pol, samples, now)
         };
         let Some(v) = victim else {
             if used_memory() <= max {
@@ -389,10 +386,17 @@ pub fn perform_evictions(srv: &'static Server) -> Evict {
             NOTHING_UNTIL.store(now + EMPTY_SCAN_BACKOFF_MS, Ordering::Relaxed);
             return evict_fail();
         };
-        if delete_victim(srv, pol, &v) {
-            freed += 1;
+        if let Some(bytes) = delete_victim(srv, pol, &v, now) {
+            to_free = to_free.saturating_sub(bytes as u64);
+            if to_free == 0 {
+                // By the estimate it's enough; the next command checks the
+                // real figure.
+                return Evict::Ok;
+            }
         }
-        if freed.is_multiple_of(16) {
+        rounds += 1;
+        if rounds.is_multiple_of(16) {
+            now = now_ms();
             if let Some(d) = deadline {
                 if start.elapsed() > d {
                     EVICTING.store(true, Ordering::Relaxed);
@@ -540,6 +544,7 @@ fn sample_db(
     pol: Policy,
     n: usize,
     scan: bool,
+    now: i64,
     out: &mut Vec<Candidate>,
 ) -> bool {
     let Some(d) = srv.ks.dbs.get(db) else {
@@ -549,7 +554,6 @@ fn sample_db(
     if nsh == 0 {
         return false;
     }
-    let now = now_ms();
     let mut rng = rand::thread_rng();
     let visit = |idx: usize, out: &mut Vec<Candidate>| -> bool {
         let Some(m) = d.shards.get(idx) else {
@@ -595,14 +599,14 @@ fn db_hint(srv: &'static Server, db: usize) -> &'static AtomicI64 {
 
 /// Picks the best candidate (LRU, LFU, TTL): refills the pool from every
 /// database, then takes the best entry whose key still exists.
-fn pool_victim(srv: &'static Server, pol: Policy, samples: usize) -> Option<Candidate> {
+fn pool_victim(srv: &'static Server, pol: Policy, samples: usize, now: i64) -> Option<Candidate> {
     let ndbs = srv.ks.ndbs();
     let mut fresh = Vec::with_capacity(samples * 2);
     for scan in [false, true] {
         fresh.clear();
         let mut found = false;
         for db in 0..ndbs {
-            found |= sample_db(srv, db, pol, samples, scan, &mut fresh);
+            found |= sample_db(srv, db, pol, samples, scan, now, &mut fresh);
         }
         let mut pool = POOL.lock();
         for c in fresh.drain(..) {
@@ -646,7 +650,7 @@ fn candidate_alive(srv: &'static Server, pol: Policy, c: &Candidate) -> bool {
 
 /// allkeys-random / volatile-random: a random key of the next database
 /// (round robin) that has one.
-fn random_victim(srv: &'static Server, pol: Policy) -> Option<Candidate> {
+fn random_victim(srv: &'static Server, pol: Policy, now: i64) -> Option<Candidate> {
     static NEXT_DB: AtomicU32 = AtomicU32::new(0);
     let ndbs = srv.ks.ndbs().max(1);
     let first = NEXT_DB.fetch_add(1, Ordering::Relaxed) as usize;
@@ -654,7 +658,7 @@ fn random_victim(srv: &'static Server, pol: Policy) -> Option<Candidate> {
         for i in 0..ndbs {
             let db = (first + i) % ndbs;
             let mut one = Vec::with_capacity(1);
-            if sample_db(srv, db, pol, 1, scan, &mut one) {
+            if sample_db(srv, db, pol, 1, scan, now, &mut one) {
                 if let Some(c) = one.pop() {
                     return Some(c);
                 }
@@ -665,24 +669,26 @@ fn random_victim(srv: &'static Server, pol: Policy) -> Option<Candidate> {
 }
 
 /// Deletes a victim if it is still there (and, for volatile policies, still
-/// has a TTL). True when a key was removed (evicted or found expired).
-fn delete_victim(srv: &'static Server, pol: Policy, c: &Candidate) -> bool {
+/// has a TTL). When a key was removed (evicted or found expired), returns
+/// an estimate of the bytes freed.
+fn delete_victim(srv: &'static Server, pol: Policy, c: &Candidate, now: i64) -> Option<usize> {
     let Some(m) = srv
         .ks
         .dbs
         .get(c.db as usize)
         .and_then(|d| d.shards.get(c.shard as usize))
     else {
-        return false;
+        return None;
     };
     let db = c.db as usize;
     let key = c.key.as_slice();
     let mut sh = m.lock();
+    crate::persist::snapshot::touch(db, c.shard as usize, &sh);
     let h = sh.map.hasher().hash_one(key);
     if pol.is_volatile() && sh.expire_of(h, key).is_none() {
-        return false;
+        return None;
     }
-    let removed = match sh.probe(h, key, now_ms()) {
+    let removed = match sh.probe(h, key, now) {
         Probe::Missing => None,
         Probe::Present(_) => {
             let e = sh.remove(h, key);
@@ -697,14 +703,22 @@ fn delete_victim(srv: &'static Server, pol: Policy, c: &Candidate) -> bool {
     crate::expire::expired(srv, db, &lazy);
     match removed {
         Some(e) => {
+            // The table node (key + entry), a long key's own block, the
+            // value's heap data.
+            let long_key = if key.len() > 22 { key.len() } else { 0 };
+            let bytes = std::mem::size_of::<SBytes>()
+                + std::mem::size_of::<spinel_keyspace::Entry>()
+                + long_key
+                + e.value.heap_size();
             // Freed here, not on the lazy-free thread, so the next memory
             // check sees it.
             drop(e);
             srv.stats.evicted_keys.fetch_add(1, Ordering::Relaxed);
             crate::notify::keyspace_event(crate::notify::EVICTED, "evicted", key, db);
-            true
+            Some(bytes)
         }
-        None => !lazy.is_empty(),
+        None if !lazy.is_empty() => Some(0),
+        None => None,
     }
 }
 
