@@ -672,14 +672,11 @@ fn random_victim(srv: &'static Server, pol: Policy, now: i64) -> Option<Candidat
 /// has a TTL). When a key was removed (evicted or found expired), returns
 /// an estimate of the bytes freed.
 fn delete_victim(srv: &'static Server, pol: Policy, c: &Candidate, now: i64) -> Option<usize> {
-    let Some(m) = srv
+    let m = srv
         .ks
         .dbs
         .get(c.db as usize)
-        .and_then(|d| d.shards.get(c.shard as usize))
-    else {
-        return None;
-    };
+        .and_then(|d| d.shards.get(c.shard as usize))?;
     let db = c.db as usize;
     let key = c.key.as_slice();
     let mut sh = m.lock();
