@@ -1706,8 +1706,24 @@ impl Config {
                 Ok(Val::Dir(args.first().copied().unwrap_or(b"").to_vec()))
             }
             Sp::Save => {
+                // Like Redis's multi-argument configs, a single non-empty
+                // argument ("3600 1 300 100", e.g. from `--save "1 1"`) is
+                // split into arguments.
+                let mut split = Argv::default();
+                let split_slices: Vec<&[u8]>;
                 let args: &[&[u8]] = if args.len() == 1 && args.first() == Some(&&b""[..]) {
                     &[]
+                } else if args.len() == 1 {
+                    let one = args.first().copied().unwrap_or(b"");
+                    if split_args(one, &mut split).is_err() {
+                        return Err("Invalid save parameters".into());
+                    }
+                    split_slices = split
+                        .ranges
+                        .iter()
+                        .map(|&(a, b)| split.inline.get(a..b).unwrap_or(b""))
+                        .collect();
+                    &split_slices
                 } else {
                     args
                 };

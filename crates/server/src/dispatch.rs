@@ -637,6 +637,17 @@ fn execute_inner(
         ));
         return Outcome::Done;
     }
+    // MISCONF: a failed background save stops writes (and PING), as in Redis.
+    if cmd.is_write() || cmd.name == "ping" {
+        if let Some(e) = crate::persist::write_denied_error(srv) {
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            reject(wstats, cmd);
+            out.error(e);
+            return Outcome::Done;
+        }
+    }
     if client.multi.is_some()
         && !matches!(
             cmd.name,

@@ -87,6 +87,8 @@ fn visit<R>(ctx: &mut Ctx, db: usize, idx: usize, f: impl FnOnce(&mut Shard) -> 
     }
     let m = ctx.srv.ks.dbs.get(db).and_then(|d| d.shards.get(idx))?;
     let mut g = m.lock();
+    // A running BGSAVE must copy the shard before anything changes it.
+    crate::persist::snapshot::touch(db, idx, &g);
     let r = f(&mut g);
     let expired = std::mem::take(&mut g.expired_log);
     drop(g);
@@ -116,6 +118,8 @@ fn with_pair<R>(
             let gb = mb.lock();
             (ma.lock(), gb)
         };
+        crate::persist::snapshot::touch(a.0, a.1, &ga);
+        crate::persist::snapshot::touch(b.0, b.1, &gb);
         let r = f(&mut ga, &mut gb);
         let ea = std::mem::take(&mut ga.expired_log);
         let eb = std::mem::take(&mut gb.expired_log);
@@ -689,6 +693,8 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         n += flush_db(ctx, db, lazy);
     }
     ctx.ks.add_dirty(n as u64);
+    // With save points configured, Redis saves the now empty dataset.
+    crate::persist::after_flushall(ctx.srv);
     ctx.out.ok();
 }
 
