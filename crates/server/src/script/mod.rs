@@ -21,7 +21,7 @@ use lua::{Engine, RunState, Script};
 use parking_lot::Mutex;
 use spinel_resp::ReplyBuf;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
 pub const REDIS_VERSION: &str = "7.2.4";
 pub const REDIS_VERSION_NUM: i64 = 0x0007_0204;
@@ -30,6 +30,8 @@ pub const REDIS_VERSION_NUM: i64 = 0x0007_0204;
 pub static RUNNING_SINCE: AtomicI64 = AtomicI64::new(0);
 /// The running script is a library function (FCALL), not an EVAL script.
 static IS_FUNCTION: AtomicBool = AtomicBool::new(false);
+/// Worker thread running the script (valid while RUNNING_SINCE != 0).
+static RUNNING_WORKER: AtomicUsize = AtomicUsize::new(0);
 /// SCRIPT KILL was requested for the running script.
 static KILL: AtomicBool = AtomicBool::new(false);
 /// The running script has called a write command (it can't be killed).
@@ -202,8 +204,20 @@ fn evalsha_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// Clears the "script running" state when a run ends, however it ends.
 struct RunningGuard;
 
+/// The worker whose thread is running a script, if any: it serves none of
+/// its other connections until the script ends (new connections are best
+/// handed to another worker).
+pub fn running_worker() -> Option<usize> {
+    if RUNNING_SINCE.load(Ordering::Acquire) == 0 {
+        None
+    } else {
+        Some(RUNNING_WORKER.load(Ordering::Relaxed))
+    }
+}
+
 impl RunningGuard {
-    fn start(function: bool) -> RunningGuard {
+    fn start(function: bool, worker: usize) -> RunningGuard {
+        RUNNING_WORKER.store(worker, Ordering::Relaxed);
         KILL.store(false, Ordering::Relaxed);
         WROTE.store(false, Ordering::Relaxed);
         IS_FUNCTION.store(function, Ordering::Relaxed);
@@ -297,6 +311,7 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
     let saved_db = ctx.client.db;
     let saved_in_exec = ctx.client.in_exec;
     ctx.client.in_exec = true;
+    let worker = ctx.client.worker;
     let mut rs = RunState {
         srv,
         client: ctx.client as *mut Client,
@@ -306,7 +321,7 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
         read_only,
     };
     {
-        let _running = RunningGuard::start(false);
+        let _running = RunningGuard::start(false, worker);
         st.engine.run(&sha, keys, args, &mut rs, ctx.out);
     }
     ctx.client.in_exec = saved_in_exec;
@@ -409,7 +424,7 @@ fn script_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
 /// directly, and `BUSY` to everything else once the script has run longer
 /// than `busy-reply-threshold`. Returns true when the request was answered.
 pub fn busy_intercept(
-    srv: &Server,
+    srv: &'static Server,
     client: &mut Client,
     out: &mut ReplyBuf,
     argv: &[&[u8]],
@@ -421,6 +436,15 @@ pub fn busy_intercept(
     let Some(&name) = argv.first() else {
         return false;
     };
+    // Unknown commands, wrong arity and NOAUTH are answered first (the
+    // dispatcher does so without taking any lock).
+    let Some(cmd) = crate::dispatch::resolve(srv, argv) else {
+        return false;
+    };
+    let argc = argv.len() as i64;
+    if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity || !client.authenticated {
+        return false;
+    }
     let sub = argv.get(1).copied().unwrap_or(b"");
     if argv.len() == 2
         && (name.eq_ignore_ascii_case(b"script") || name.eq_ignore_ascii_case(b"function"))
@@ -512,6 +536,7 @@ fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
     let saved_db = ctx.client.db;
     let saved_in_exec = ctx.client.in_exec;
     ctx.client.in_exec = true;
+    let worker = ctx.client.worker;
     let mut rs = RunState {
         srv,
         client: ctx.client as *mut Client,
@@ -521,7 +546,7 @@ fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
         read_only,
     };
     {
-        let _running = RunningGuard::start(true);
+        let _running = RunningGuard::start(true, worker);
         st.engine
             .run_function(&callback, keys, args, &name, &mut rs, ctx.out);
     }
