@@ -75,6 +75,7 @@ _LISTS = r"test_(b?[lr]pop.*|b?lmove|b?rpoplpush.*|b?lmpop|lindex|linsert|llen|l
 _HASHES = r"test_(h[a-z]+.*|hget_and_hset.*)"
 _SETS = r"test_(s(add|card|diff.*|inter.*|ismember|members|mismember|move|pop.*|randmember.*|rem|union.*|scan.*))"
 _ZSETS = r"test_(b?z[a-z]+.*)"
+_SORT = r"test_sort.*"
 
 GROUPS = {
     "strings": [("tests/test_commands.py", _STRINGS)],
@@ -86,6 +87,7 @@ GROUPS = {
     "hashes": [("tests/test_commands.py", _HASHES)],
     "sets": [("tests/test_commands.py", _SETS)],
     "zsets": [("tests/test_commands.py", _ZSETS)],
+    "sort": [("tests/test_commands.py", _SORT)],
     # pipelines and transactions (MULTI/EXEC/WATCH through redis-py's Pipeline)
     "pipeline": [("tests/test_pipeline.py", None)],
     # Not in the default run yet: enable as they pass.
@@ -94,7 +96,8 @@ GROUPS = {
     "scripting": [("tests/test_scripting.py", None)],
     "lock": [("tests/test_lock.py", None)],
 }
-DEFAULT_GROUPS = ("strings", "keys", "connection", "encoding", "client", "lists", "hashes", "sets", "zsets", "pipeline")
+DEFAULT_GROUPS = ("strings", "keys", "connection", "encoding", "client", "lists", "hashes", "sets", "zsets", "sort",
+                  "pipeline")
 
 # Tests that need what a single standalone server cannot give (a cluster,
 # modules, a replica, TLS) are deselected by marker, as redis-py's own CI does.
