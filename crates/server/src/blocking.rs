@@ -539,7 +539,7 @@ impl<'a> ServeCx<'a> {
             extra: SmallVec::new(),
             db,
             now,
-            lru: crate::dispatch::lru_clock(now),
+            lru: crate::evict::initial_clock(now),
             dirty: 0,
             work: Vec::new(),
             deferred: Vec::new(),

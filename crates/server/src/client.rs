@@ -56,6 +56,9 @@ pub struct ClientShared {
     pub wake: Notify,
     /// CLIENT UNBLOCK request: 1 = timeout, 2 = error.
     pub unblock: AtomicU32,
+    /// When undelivered output first exceeded the soft output-buffer limit
+    /// (unix ms; 0 = below it).
+    pub obuf_soft_since: AtomicI64,
 }
 
 impl ClientShared {
@@ -219,6 +222,7 @@ impl ClientRegistry {
             mailbox: Mutex::new(Vec::new()),
             wake: Notify::new(),
             unblock: AtomicU32::new(0),
+            obuf_soft_since: AtomicI64::new(0),
         })
     }
 }

@@ -38,7 +38,13 @@ impl Workers {
         if self.senders.is_empty() {
             return;
         }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.senders.len();
+        let n = self.senders.len();
+        let mut i = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        // A worker running a long script serves nobody until it ends: give
+        // new connections to another one.
+        if n > 1 && crate::script::running_worker() == Some(i) {
+            i = (i + 1) % n;
+        }
         let _ = self.senders[i].send(s);
     }
 }

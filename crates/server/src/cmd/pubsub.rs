@@ -279,26 +279,44 @@ impl Encoded {
     }
 }
 
-fn output_limit(srv: &Server) -> usize {
-    // client-output-buffer-limit pubsub <hard> <soft> <secs>: hard limit.
-    let v = srv
-        .config
-        .get_string("client-output-buffer-limit")
-        .unwrap_or_default();
-    let parts: Vec<&str> = v.split_whitespace().collect();
-    for w in parts.chunks(4) {
-        if w.first() == Some(&"pubsub") {
-            if let Some(h) = w.get(1).and_then(|x| x.parse::<usize>().ok()) {
-                return h;
-            }
-        }
-    }
-    32 * 1024 * 1024
+/// `client-output-buffer-limit pubsub <hard> <soft> <soft-seconds>`.
+#[derive(Clone, Copy)]
+struct Limit {
+    hard: usize,
+    soft: usize,
+    soft_secs: i64,
 }
 
-fn deliver(c: &ClientShared, bytes: &[u8], limit: usize) {
+fn output_limit(srv: &Server) -> Limit {
+    let [_, _, (hard, soft, secs)] = srv.config.client_output_buffer_limits();
+    Limit {
+        hard: hard as usize,
+        soft: soft as usize,
+        soft_secs: secs,
+    }
+}
+
+/// Appends to a subscriber's mailbox, or disconnects it when its undelivered
+/// output passes the hard limit, or stays above the soft limit for longer
+/// than the soft period (Redis's checkClientOutputBufferLimits).
+fn deliver(c: &ClientShared, bytes: &[u8], limit: Limit) {
     let mut mb = c.mailbox.lock();
-    if limit > 0 && mb.len() + bytes.len() > limit {
+    let size = mb.len() + bytes.len();
+    let mut over = limit.hard > 0 && size > limit.hard;
+    if !over && limit.soft > 0 {
+        if size > limit.soft {
+            let now = crate::server::now_ms();
+            let since = c.obuf_soft_since.load(Ordering::Relaxed);
+            if since == 0 {
+                c.obuf_soft_since.store(now, Ordering::Relaxed);
+            } else if now - since > limit.soft_secs * 1000 {
+                over = true;
+            }
+        } else {
+            c.obuf_soft_since.store(0, Ordering::Relaxed);
+        }
+    }
+    if over {
         drop(mb);
         crate::log::warning(&format!(
             "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
