@@ -938,6 +938,22 @@ impl ListValue {
     }
 }
 
+impl ListValue {
+    /// Visits the nodes head to tail as Redis's quicklist would hold them
+    /// (a listpack-encoded list is one packed node): whether the node is
+    /// plain (one large element) and its elements. Used by RDB/DUMP.
+    pub fn for_each_node(&self, mut f: impl FnMut(bool, crate::listpack::Iter<'_>)) {
+        match self {
+            ListValue::Pack(lp) => f(false, lp.iter()),
+            ListValue::Quick(q) => {
+                for n in &q.nodes {
+                    f(n.plain, n.lp.iter());
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1151,21 +1167,5 @@ mod tests {
     #[test]
     fn value_is_small() {
         assert_eq!(std::mem::size_of::<ListValue>(), 32);
-    }
-}
-
-impl ListValue {
-    /// Visits the nodes head to tail as Redis's quicklist would hold them
-    /// (a listpack-encoded list is one packed node): whether the node is
-    /// plain (one large element) and its elements. Used by RDB/DUMP.
-    pub fn for_each_node(&self, mut f: impl FnMut(bool, crate::listpack::Iter<'_>)) {
-        match self {
-            ListValue::Pack(lp) => f(false, lp.iter()),
-            ListValue::Quick(q) => {
-                for n in &q.nodes {
-                    f(n.plain, n.lp.iter());
-                }
-            }
-        }
     }
 }
