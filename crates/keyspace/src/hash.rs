@@ -689,6 +689,11 @@ impl HashValue {
             HashValue::Listpack { pairs, pack } => {
                 if let Some((_, v)) = pack_find_pair(pack, field) {
                     pack.replace(v, value);
+                    // Redis re-checks the length after every write, updates
+                    // included (the limit may have been lowered meanwhile).
+                    if *pairs as usize > lim.max_listpack_entries {
+                        self.convert_to_table(0);
+                    }
                     return false;
                 }
                 pack.push(&[field, value]);
@@ -760,6 +765,11 @@ impl HashValue {
                     created += usize::from(self.set(f, v, lim));
                     i += 2;
                 }
+            }
+        }
+        if let HashValue::Listpack { pairs, .. } = self {
+            if *pairs as usize > lim.max_listpack_entries {
+                self.convert_to_table(0);
             }
         }
         created

@@ -582,11 +582,8 @@ fn execute_inner(
     }
     let argc = argv.len() as i64;
     if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
-        if client.multi.is_some() {
-            client.multi_error = true;
-        }
         reject(wstats, cmd);
-        out.error(&arity_error(cmd.name));
+        reject_reply(srv, client, out, cmd, &arity_error(cmd.name));
         return Outcome::Done;
     }
     let Some(handler) = cmd.handler else {
@@ -594,11 +591,8 @@ fn execute_inner(
         return Outcome::Done;
     };
     if !client.authenticated && !cmd.has(cflag::NO_AUTH) {
-        if client.multi.is_some() {
-            client.multi_error = true;
-        }
         reject(wstats, cmd);
-        out.error("NOAUTH Authentication required.");
+        reject_reply(srv, client, out, cmd, "NOAUTH Authentication required.");
         return Outcome::Done;
     }
     // maxmemory: evict, or refuse commands that would use more memory.
@@ -640,11 +634,8 @@ fn execute_inner(
     // MISCONF: a failed background save stops writes (and PING), as in Redis.
     if cmd.is_write() || cmd.name == "ping" {
         if let Some(e) = crate::persist::write_denied_error(srv) {
-            if client.multi.is_some() {
-                client.multi_error = true;
-            }
             reject(wstats, cmd);
-            out.error(e);
+            reject_reply(srv, client, out, cmd, e);
             return Outcome::Done;
         }
     }
@@ -819,6 +810,34 @@ pub fn resolve(srv: &'static Server, argv: &[&[u8]]) -> Option<&'static Command>
         return table.lookup_sub(cmd, argv[1]);
     }
     Some(cmd)
+}
+
+/// Replies to a command refused before running (Redis's rejectCommand): it
+/// flags an open transaction, and a refused EXEC discards the transaction
+/// with an EXECABORT naming the reason.
+fn reject_reply(
+    srv: &'static Server,
+    client: &mut Client,
+    out: &mut ReplyBuf,
+    cmd: &Command,
+    msg: &str,
+) {
+    if cmd.name == "exec" {
+        client.multi = None;
+        client.multi_error = false;
+        client.shared.set_flag(flag::MULTI, false);
+        client.shared.multi.store(-1, Ordering::Relaxed);
+        crate::cmd::multi::unwatch_all(srv, client);
+        out.error(&format!(
+            "EXECABORT Transaction discarded because of: {}",
+            msg.strip_prefix("ERR ").unwrap_or(msg)
+        ));
+        return;
+    }
+    if client.multi.is_some() {
+        client.multi_error = true;
+    }
+    out.error(msg);
 }
 
 fn reject(wstats: &WorkerStats, cmd: &Command) {

@@ -136,7 +136,7 @@ fn keyspace_notifications() {
     c.cmd(&["SET", "foo", "bar"]);
     assert_eq!(
         sub.read_reply(),
-        "*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$20\r\n__keyspace@0__:foo\r\n$3\r\nset\r\n"
+        "*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$18\r\n__keyspace@0__:foo\r\n$3\r\nset\r\n"
     );
     assert_eq!(
         sub.read_reply(),

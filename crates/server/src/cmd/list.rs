@@ -697,7 +697,9 @@ fn ltrim(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn lrem(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let count = match arg_range(argv[2], -i64::MAX, i64::MAX, None) {
+    // Redis 7.2 accepts LONG_MIN: negating it overflows back to a negative
+    // count that never matches, i.e. "remove all, from the tail".
+    let count = match arg_range(argv[2], i64::MIN, i64::MAX, None) {
         Ok(v) => v,
         Err(e) => {
             ctx.out.error(&e);

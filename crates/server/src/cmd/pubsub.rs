@@ -428,7 +428,8 @@ fn numsub(ctx: &mut Ctx, argv: &[&[u8]], sharded: bool) {
         &r.channels
     };
     let names = &argv[2..];
-    ctx.out.map(names.len());
+    // A flat array in both protocols, as Redis replies.
+    ctx.out.array(names.len() * 2);
     for n in names {
         ctx.out.bulk(n);
         ctx.out

@@ -1902,16 +1902,68 @@ fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) {
     out.bulk(cb.format(cursor).as_bytes());
     out.array(items.len() * 2);
     let mut b = [0u8; 40];
+    let skiplist = !z.is_listpack();
     for (m, s) in &items {
         out.bulk(m);
-        let n = d2string(*s, &mut b);
-        out.bulk(&b[..n]);
+        if skiplist {
+            // Redis formats hashtable-held scores with ld2string(LD_STR_AUTO),
+            // i.e. "%.17Lg"; listpack scores come out as stored.
+            out.bulk(fmt_g17(*s).as_bytes());
+        } else {
+            let n = d2string(*s, &mut b);
+            out.bulk(&b[..n]);
+        }
+    }
+}
+
+/// C's `%.17g` (the digits `%.17Lg` prints for a double).
+pub fn fmt_g17(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let e = format!("{:.16e}", v);
+    let (mant, exp) = e.split_once('e').unwrap_or((e.as_str(), "0"));
+    let x: i32 = exp.parse().unwrap_or(0);
+    fn trim(s: &str) -> &str {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            s
+        }
+    }
+    if (-4..17).contains(&x) {
+        let fixed = format!("{:.*}", (16 - x) as usize, v);
+        trim(&fixed).to_string()
+    } else {
+        let sign = if x < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", trim(mant), sign, x.abs())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn g17() {
+        assert_eq!(fmt_g17(29.21), "29.210000000000001");
+        assert_eq!(fmt_g17(0.1), "0.10000000000000001");
+        assert_eq!(fmt_g17(1.0), "1");
+        assert_eq!(fmt_g17(1.5e300), "1.5000000000000001e+300");
+        assert_eq!(fmt_g17(1e-5), "1.0000000000000001e-05");
+        assert_eq!(fmt_g17(-3.0), "-3");
+        assert_eq!(fmt_g17(1e17), "1e+17");
+    }
 
     #[test]
     fn strtod_forms() {
