@@ -950,3 +950,23 @@ pub fn lookup_string(ks: &mut Access, key: &[u8]) -> StrLookup {
 pub fn skey(k: &[u8]) -> SBytes {
     SBytes::new(k)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every registered command (and subcommand) carries Redis 7.2's
+    /// metadata: without it arity, flags and key specs would be guesses.
+    #[test]
+    fn every_command_has_metadata() {
+        let t = crate::cmd::table();
+        let missing: Vec<&str> = t
+            .cmds
+            .iter()
+            .filter(|c| c.handler.is_some() && c.meta.is_none())
+            .map(|c| c.name)
+            .collect();
+        assert!(missing.is_empty(), "commands without metadata: {missing:?}");
+        for c in t.cmds.iter().filter(|c| c.handler.is_some()) {
+            assert_ne!(c.arity, 0, "{} has arity 0", c.name);
+        }
+    }
+}
