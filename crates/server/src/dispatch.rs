@@ -658,13 +658,15 @@ fn execute_inner(
         return Outcome::Done;
     }
     let errors_before = out.errors;
-    let start = std::time::Instant::now();
+    let start = crate::server::command_start();
     let outcome = if cmd.name == "exec" {
         crate::cmd::multi::exec(srv, client, out, wstats)
     } else {
         run_command(srv, client, out, argv, cmd, handler, wstats)
     };
-    let us = start.elapsed().as_micros() as u64;
+    let us = crate::server::command_end()
+        .saturating_duration_since(start)
+        .as_micros() as u64;
     if let Some(c) = wstats.per_cmd.get(cmd.id) {
         bump(&c.calls, 1);
         bump(&c.usec, us);
@@ -767,7 +769,7 @@ pub fn invoke(
 ) -> Outcome {
     let ks = &srv.ks;
     let db = client.db;
-    let now = crate::server::now_ms();
+    let now = crate::server::command_now_ms();
     let no_touch = client.no_touch;
     let mut ctx = Ctx {
         srv,

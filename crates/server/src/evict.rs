@@ -296,7 +296,8 @@ fn refresh_replica(srv: &'static Server) {
 /// returns true when the command must be refused with [`OOM_ERR`].
 #[inline]
 pub fn before_command(srv: &'static Server, client: &Client, cmd: &Command) -> bool {
-    refresh(&srv.config);
+    // The policy is refreshed at start-up, on CONFIG SET and by the cron,
+    // not here: this runs before every command.
     if perform_evictions(srv) != Evict::Fail {
         return false;
     }

@@ -64,7 +64,11 @@ pub fn cron_loop(srv: &'static Server) {
         let nsh = srv.ks.nshards();
         let total = nsh * srv.ks.ndbs();
         let mut visited = 0;
-        while visited < total && start.elapsed() < budget {
+        // Each tick covers 1/hz of the shards, so a full sweep takes about a
+        // second (an expired key is gone within ~1 s even if never read)
+        // without locking every shard on every tick.
+        let per_tick = total.div_ceil(hz as usize).max(1);
+        while visited < per_tick && start.elapsed() < budget {
             let db = (cursor / nsh) % srv.ks.ndbs();
             let idx = cursor % nsh;
             cursor = (cursor + 1) % total;

@@ -310,7 +310,10 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
             }
             bump(&wstats.net_in, n as u64);
             shared.tot_net_in.fetch_add(n as u64, Ordering::Relaxed);
-            shared.last_ms.store(now_ms(), Ordering::Relaxed);
+            crate::server::batch_begin();
+            shared
+                .last_ms
+                .store(crate::server::command_now_ms(), Ordering::Relaxed);
 
             let mut consumed = 0usize;
             let mut close = false;
@@ -333,6 +336,7 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                             continue;
                         }
                         // CLIENT PAUSE: hold the command until the pause ends.
+                        let paused = is_paused_for(srv, &sl);
                         while is_paused_for(srv, &sl) {
                             if !out.is_empty() {
                                 stream.write_all(&out.buf).await?;
@@ -342,6 +346,9 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                             if shared.kill.load(Ordering::Acquire) {
                                 return Ok(());
                             }
+                        }
+                        if paused {
+                            crate::server::batch_begin();
                         }
                         if crate::script::busy_intercept(srv, &mut client, &mut out, &sl) {
                             consumed += used;
@@ -361,6 +368,7 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                                 out.clear();
                             }
                             crate::hooks::wait_block(srv, &mut client, &mut out, b).await;
+                            crate::server::batch_begin();
                         }
                         if out.len() >= FLUSH_THRESHOLD {
                             bump(&wstats.net_out, out.len() as u64);
@@ -382,6 +390,7 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                     }
                 }
             }
+            crate::server::batch_end();
             if consumed > 0 {
                 rbuf.advance(consumed);
             }

@@ -52,6 +52,58 @@ pub fn get() -> Option<&'static Server> {
     SERVER.get().copied()
 }
 
+thread_local! {
+    /// (unix ms, end of the previous command) while a worker processes one
+    /// batch of pipelined requests; (0, None) outside a batch.
+    static BATCH_CLOCK: std::cell::Cell<(i64, Option<Instant>)> =
+        const { std::cell::Cell::new((0, None)) };
+}
+
+/// Marks the start of a batch of requests read together: commands in it
+/// share one millisecond clock reading (as Redis caches its clock per event
+/// loop turn) and each command's duration starts where the previous ended.
+pub fn batch_begin() {
+    BATCH_CLOCK.with(|c| c.set((now_ms(), Some(Instant::now()))));
+}
+
+/// Ends the batch: later readings go back to the system clock.
+pub fn batch_end() {
+    BATCH_CLOCK.with(|c| c.set((0, None)));
+}
+
+/// Command time in unix ms: the batch's reading inside a batch.
+#[inline]
+pub fn command_now_ms() -> i64 {
+    let (ms, _) = BATCH_CLOCK.with(|c| c.get());
+    if ms != 0 {
+        ms
+    } else {
+        now_ms()
+    }
+}
+
+/// Start instant for timing a command.
+#[inline]
+pub fn command_start() -> Instant {
+    match BATCH_CLOCK.with(|c| c.get()) {
+        (_, Some(t)) => t,
+        _ => Instant::now(),
+    }
+}
+
+/// End instant of a command; inside a batch it also starts the next one.
+#[inline]
+pub fn command_end() -> Instant {
+    let t = Instant::now();
+    BATCH_CLOCK.with(|c| {
+        let (ms, last) = c.get();
+        if last.is_some() {
+            c.set((ms, Some(t)));
+        }
+    });
+    t
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

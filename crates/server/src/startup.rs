@@ -73,6 +73,7 @@ pub fn run(srv: &'static Server) -> i32 {
     ));
     write_pidfile(srv);
     crate::notify::refresh(srv);
+    crate::evict::refresh(&srv.config);
     crate::info::record_startup_memory();
     log::notice("Server initialized");
     if !crate::persist::start(srv) {

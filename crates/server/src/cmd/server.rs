@@ -157,6 +157,9 @@ pub fn apply_config_changes(srv: &'static Server, changed: &[String]) {
                 }
             }
             "notify-keyspace-events" => crate::notify::refresh(srv),
+            "maxmemory-policy" | "lfu-log-factor" | "lfu-decay-time" | "maxmemory" => {
+                crate::evict::refresh(&srv.config)
+            }
             "slowlog-max-len" => {
                 let max = srv.config.get_i64("slowlog-max-len").unwrap_or(128).max(0) as usize;
                 let mut sl = srv.slowlog.lock();
