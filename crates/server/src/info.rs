@@ -478,13 +478,37 @@ fn count_alloc(delta: i64) {
 
 // SAFETY: every call is forwarded unchanged to the inner allocator; the
 // wrapper only records sizes.
-unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
+/// How many bytes an allocator really hands out for a block: Redis's
+/// `used_memory` counts usable sizes (size classes included), not requests.
+pub trait UsableSize {
+    /// # Safety
+    /// `ptr` must be a live block from this allocator of `size` requested bytes.
+    unsafe fn usable_size(&self, ptr: *mut u8, size: usize) -> usize;
+}
+
+impl UsableSize for mimalloc::MiMalloc {
+    #[inline]
+    unsafe fn usable_size(&self, ptr: *mut u8, _size: usize) -> usize {
+        // SAFETY: ptr is a live mimalloc block (caller's contract).
+        unsafe { libmimalloc_sys::mi_usable_size(ptr as *const std::ffi::c_void) }
+    }
+}
+
+impl UsableSize for std::alloc::System {
+    #[inline]
+    unsafe fn usable_size(&self, _ptr: *mut u8, size: usize) -> usize {
+        size
+    }
+}
+
+unsafe impl<A: GlobalAlloc + UsableSize> GlobalAlloc for CountingAlloc<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
         let p = unsafe { self.inner.alloc(layout) };
         if !p.is_null() {
-            count_alloc(layout.size() as i64);
+            // SAFETY: p was just returned for this layout.
+            count_alloc(unsafe { self.inner.usable_size(p, layout.size()) } as i64);
         }
         p
     }
@@ -494,24 +518,31 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
         // SAFETY: forwarded with the caller's guarantees.
         let p = unsafe { self.inner.alloc_zeroed(layout) };
         if !p.is_null() {
-            count_alloc(layout.size() as i64);
+            // SAFETY: p was just returned for this layout.
+            count_alloc(unsafe { self.inner.usable_size(p, layout.size()) } as i64);
         }
         p
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: ptr is live until the dealloc below.
+        let n = unsafe { self.inner.usable_size(ptr, layout.size()) };
         // SAFETY: forwarded with the caller's guarantees.
         unsafe { self.inner.dealloc(ptr, layout) };
-        count_alloc(-(layout.size() as i64));
+        count_alloc(-(n as i64));
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: ptr is live until the realloc below.
+        let old = unsafe { self.inner.usable_size(ptr, layout.size()) };
         // SAFETY: forwarded with the caller's guarantees.
         let p = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            count_alloc(new_size as i64 - layout.size() as i64);
+            // SAFETY: p was just returned with new_size bytes.
+            let new = unsafe { self.inner.usable_size(p, new_size) };
+            count_alloc(new as i64 - old as i64);
         }
         p
     }
