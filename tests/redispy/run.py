@@ -90,14 +90,15 @@ GROUPS = {
     "sort": [("tests/test_commands.py", _SORT)],
     # pipelines and transactions (MULTI/EXEC/WATCH through redis-py's Pipeline)
     "pipeline": [("tests/test_pipeline.py", None)],
-    # Not in the default run yet: enable as they pass.
+    # Not in the default run yet (the whole command suite includes groups
+    # Spinel does not implement yet: streams, geo, ACL, replication).
     "commands": [("tests/test_commands.py", None)],
     "pubsub": [("tests/test_pubsub.py", None)],
     "scripting": [("tests/test_scripting.py", None)],
     "lock": [("tests/test_lock.py", None)],
 }
 DEFAULT_GROUPS = ("strings", "keys", "connection", "encoding", "client", "lists", "hashes", "sets", "zsets", "sort",
-                  "pipeline")
+                  "pipeline", "pubsub", "scripting", "lock")
 
 # Tests that need what a single standalone server cannot give (a cluster,
 # modules, a replica, TLS) are deselected by marker, as redis-py's own CI does.
