@@ -36,8 +36,9 @@ pub struct ClientShared {
     pub name: Mutex<Vec<u8>>,
     pub lib_name: Mutex<Vec<u8>>,
     pub lib_ver: Mutex<Vec<u8>>,
-    /// Full name of the last command (`client|list`).
-    pub last_cmd: Mutex<&'static str>,
+    /// Command-table id of the last command, plus one (0 = none yet): an
+    /// atomic store per command instead of a lock.
+    pub last_cmd: AtomicUsize,
     pub sub: AtomicUsize,
     pub psub: AtomicUsize,
     pub ssub: AtomicUsize,
@@ -209,7 +210,7 @@ impl ClientRegistry {
             name: Mutex::new(Vec::new()),
             lib_name: Mutex::new(Vec::new()),
             lib_ver: Mutex::new(Vec::new()),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: AtomicUsize::new(0),
             sub: AtomicUsize::new(0),
             psub: AtomicUsize::new(0),
             ssub: AtomicUsize::new(0),

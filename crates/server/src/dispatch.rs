@@ -915,7 +915,7 @@ fn after_command(
     us: u64,
 ) {
     let sh = &client.shared;
-    *sh.last_cmd.lock() = cmd.name;
+    sh.last_cmd.store(cmd.id + 1, Ordering::Relaxed);
     sh.tot_cmds.fetch_add(1, Ordering::Relaxed);
     crate::monitor::feed(srv, client, argv, cmd);
     let threshold = srv

@@ -410,7 +410,14 @@ pub fn client_info_line(c: &ClientShared, me: Option<&SelfView>) -> String {
     let pending = c.mailbox.lock().len();
     let cmd: String = match me {
         Some(v) => v.cmd.to_string(),
-        None => (*c.last_cmd.lock()).to_string(),
+        None => match c.last_cmd.load(Ordering::Relaxed) {
+            0 => "NULL".to_string(),
+            id => crate::server::get()
+                .and_then(|s| s.commands.by_id(id - 1))
+                .map(|x| x.name)
+                .unwrap_or("NULL")
+                .to_string(),
+        },
     };
     let name = lossy(&c.name.lock());
     let lib_name = lossy(&c.lib_name.lock());
