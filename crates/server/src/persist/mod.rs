@@ -23,6 +23,7 @@
 //! - [`after_flushall`], [`write_denied_error`] (MISCONF).
 //! - [`rdb`]: the format itself (value encoding, `DUMP` payloads, loader).
 
+pub mod aof;
 pub mod crc64;
 pub mod encodings;
 pub mod lzf;
