@@ -108,9 +108,12 @@ const CASES: &[(&[&str], Option<&str>)] = &[
     (&["hscan", "small", "0", "MATCH", "*", "COUNT", "1"], Some("*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n")),
     (&["hscan", "small", "7"], Some("*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n")),
     (&["hscan", "small", "01"], Some("*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n")),
-    (&["hscan", "small", "-1"], Some("-ERR invalid cursor\r\n")),
+    // Redis 7.2 reads cursors with strtoul: a sign is allowed ("-1" wraps)
+    // and "" is cursor 0 (Valkey 8 is stricter here).
+    (&["hscan", "small", "-1"], Some("*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n")),
     (&["hscan", "small", "abc"], Some("-ERR invalid cursor\r\n")),
-    (&["hscan", "small", ""], Some("-ERR invalid cursor\r\n")),
+    (&["hscan", "small", ""], Some("*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n")),
+    (&["hscan", "small", " 1"], Some("-ERR invalid cursor\r\n")),
     (&["hscan", "small", "18446744073709551616"], Some("-ERR invalid cursor\r\n")),
     (&["hscan", "small", "0", "count", "0"], Some("-ERR syntax error\r\n")),
     (&["hscan", "small", "0", "count", "-1"], Some("-ERR syntax error\r\n")),

@@ -144,7 +144,9 @@ const CASES: &[(&[&str], Option<&str>)] = &[
     (&["sscan", "l2", "0", "count", "1", "match", "*"], Some("*2\r\n$1\r\n0\r\n*5\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\n4\r\n$1\r\n3\r\n")),
     (&["sscan", "i2", "0", "match", "1*"], Some("*2\r\n$1\r\n0\r\n*1\r\n$1\r\n1\r\n")),
     (&["sscan", "l2", "01"], Some("*2\r\n$1\r\n0\r\n*5\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\n4\r\n$1\r\n3\r\n")),
-    (&["sscan", "l2", "-1"], Some("-ERR invalid cursor\r\n")),
+    // strtoul, as Redis 7.2: "-1" wraps to the largest cursor.
+    (&["sscan", "l2", "-1"], Some("*2\r\n$1\r\n0\r\n*5\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n$1\r\n4\r\n$1\r\n3\r\n")),
+    (&["sscan", "l2", " 1"], Some("-ERR invalid cursor\r\n")),
     (&["sscan", "l2", "x"], Some("-ERR invalid cursor\r\n")),
     (&["sscan", "l2", "0", "count", "0"], Some("-ERR syntax error\r\n")),
     (&["sscan", "l2", "0", "match"], Some("-ERR syntax error\r\n")),

@@ -367,7 +367,9 @@ const RESP2_CASES: &[(&[&str], Option<&str>)] = &[
     (&["zscan", "zs", "0", "count", "0"], Some("-ERR syntax error\r\n")),
     (&["zscan", "zs", "0", "count", "x"], Some("-ERR value is not an integer or out of range\r\n")),
     (&["zscan", "zs", "x"], Some("-ERR invalid cursor\r\n")),
-    (&["zscan", "zs", "-1"], Some("-ERR invalid cursor\r\n")),
+    // strtoul, as Redis 7.2: "-1" wraps, leading white space is refused.
+    (&["zscan", "zs", "-1"], Some("*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n")),
+    (&["zscan", "zs", " 1"], Some("-ERR invalid cursor\r\n")),
     (&["zscan", "zs", "18446744073709551615"], Some("*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\nc\r\n$1\r\n3\r\n")),
     (&["zscan", "zs", "18446744073709551616"], Some("-ERR invalid cursor\r\n")),
     (&["zscan", "nokey", "0"], Some("*2\r\n$1\r\n0\r\n*0\r\n")),

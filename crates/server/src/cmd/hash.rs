@@ -9,7 +9,7 @@
 //! other collection scans.
 
 use crate::cmd::string::ld80::Ld;
-use crate::cmd::util::{eq_ic, parse_i64};
+use crate::cmd::util::{eq_ic, parse_i64, parse_scan_cursor};
 use crate::dispatch::{arity_error, Access, CommandTable, Ctx, ERR_NOT_INT, ERR_SYNTAX, WRONGTYPE};
 use crate::notify;
 use rand::seq::index;
@@ -518,46 +518,6 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) {
 // ---------------------------------------------------------------------------
 // HSCAN (and the scan helpers shared with SSCAN)
 
-/// Redis's `parseScanCursorOrReply` (`string2ull`): a canonical integer must
-/// not be negative; otherwise `strtoull` rules apply to the whole argument
-/// (leading spaces and a sign allowed, negative values wrap).
-pub(crate) fn parse_scan_cursor(a: &[u8]) -> Option<u64> {
-    // The argument is read as a C string.
-    let a = match a.iter().position(|&c| c == 0) {
-        Some(p) => &a[..p],
-        None => a,
-    };
-    if let Some(v) = parse_i64(a) {
-        return u64::try_from(v).ok();
-    }
-    let mut i = 0;
-    while a
-        .get(i)
-        .is_some_and(|&c| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-    {
-        i += 1;
-    }
-    let neg = match a.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let digits = a.get(i..)?;
-    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
 
 /// COUNT / MATCH options of HSCAN, SSCAN and ZSCAN.
 pub(crate) struct ScanOpts<'a> {
@@ -668,30 +628,3 @@ fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scan_cursor_parsing() {
-        for (s, v) in [
-            ("0", Some(0)),
-            ("01", Some(1)),
-            ("+1", Some(1)),
-            (" 1", Some(1)),
-            ("-0", Some(0)),
-            ("-01", Some(u64::MAX)),
-            ("18446744073709551615", Some(u64::MAX)),
-            ("18446744073709551616", None),
-            ("-1", None),
-            ("", None),
-            (" ", None),
-            ("+", None),
-            ("1 ", None),
-            ("abc", None),
-        ] {
-            assert_eq!(parse_scan_cursor(s.as_bytes()), v, "{s:?}");
-        }
-        assert_eq!(parse_scan_cursor(b"5\0x"), Some(5));
-    }
-}

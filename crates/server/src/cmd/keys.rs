@@ -15,7 +15,7 @@
 //! present for the whole iteration is returned exactly once: keys never move
 //! between shards (the shard comes from the key's hash).
 
-use crate::cmd::util::{eq_ic, lossy, parse_i64};
+use crate::cmd::util::{eq_ic, lossy, parse_i64, parse_scan_cursor};
 use crate::dispatch::{drop_value, CommandTable, Ctx, LockKind, ERR_NOT_INT, ERR_SYNTAX};
 use crate::notify;
 use crate::stats::bump;
@@ -763,40 +763,8 @@ fn keys(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// Redis's SCAN cursor parsing (`strtoul`, base 10): no leading space, an
-/// optional sign (a minus wraps around), digits only, within 64 bits.
-/// As in C, the argument ends at its first NUL byte.
-fn parse_cursor(a: &[u8]) -> Option<u64> {
-    let a = match a.iter().position(|&c| c == 0) {
-        Some(i) => &a[..i],
-        None => a,
-    };
-    let Some(&first) = a.first() else {
-        return Some(0);
-    };
-    if matches!(first, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        return None;
-    }
-    let (neg, digits) = match first {
-        b'-' => (true, &a[1..]),
-        b'+' => (false, &a[1..]),
-        _ => (false, a),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(cursor) = parse_cursor(argv[1]) else {
+    let Some(cursor) = parse_scan_cursor(argv[1]) else {
         ctx.out.error("ERR invalid cursor");
         return;
     };
@@ -1175,17 +1143,17 @@ mod tests {
 
     #[test]
     fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"1 "), None);
-        assert_eq!(parse_cursor(b"-"), None);
-        assert_eq!(parse_cursor(b"abc"), None);
-        assert_eq!(parse_cursor(b"12\0zz"), Some(12));
+        assert_eq!(parse_scan_cursor(b"0"), Some(0));
+        assert_eq!(parse_scan_cursor(b""), Some(0));
+        assert_eq!(parse_scan_cursor(b"+7"), Some(7));
+        assert_eq!(parse_scan_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_scan_cursor(b"18446744073709551616"), None);
+        assert_eq!(parse_scan_cursor(b" 1"), None);
+        assert_eq!(parse_scan_cursor(b"1 "), None);
+        assert_eq!(parse_scan_cursor(b"-"), None);
+        assert_eq!(parse_scan_cursor(b"abc"), None);
+        assert_eq!(parse_scan_cursor(b"12\0zz"), Some(12));
     }
 
     #[test]

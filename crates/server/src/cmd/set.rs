@@ -9,10 +9,10 @@
 //! the candidates of the walked set are copied out and filtered set by set.
 
 use crate::cmd::hash::{
-    config_usize, parse_random_count, parse_scan_cursor, parse_scan_opts, reply_empty_scan,
+    config_usize, parse_random_count, parse_scan_opts, reply_empty_scan,
     MAX_RANDOM_REPLY_BYTES,
 };
-use crate::cmd::util::{eq_ic, parse_i64};
+use crate::cmd::util::{eq_ic, parse_i64, parse_scan_cursor};
 use crate::dispatch::{Access, CommandTable, Ctx, ERR_SYNTAX, WRONGTYPE};
 use crate::notify;
 use rand::seq::index;

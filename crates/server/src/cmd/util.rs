@@ -32,3 +32,37 @@ pub fn eq_ic(a: &[u8], kw: &str) -> bool {
 pub fn lossy(a: &[u8]) -> String {
     String::from_utf8_lossy(a).into_owned()
 }
+
+/// A SCAN-family cursor as Redis 7.2's `parseScanCursorOrReply` reads it
+/// (SCAN, HSCAN, SSCAN and ZSCAN alike): `strtoul` on the argument as a C
+/// string, so `""` is 0, a sign is allowed (`-1` wraps to the largest
+/// cursor), and leading white space, trailing garbage or overflow are
+/// invalid.
+pub fn parse_scan_cursor(a: &[u8]) -> Option<u64> {
+    let a = match a.iter().position(|&c| c == 0) {
+        Some(i) => &a[..i],
+        None => a,
+    };
+    let Some(&first) = a.first() else {
+        return Some(0);
+    };
+    if matches!(first, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+        return None;
+    }
+    let (neg, digits) = match first {
+        b'-' => (true, &a[1..]),
+        b'+' => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}

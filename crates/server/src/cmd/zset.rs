@@ -10,7 +10,7 @@
 //! nested arrays in RESP3).
 
 use crate::blocking::{self, KeyStore, Op, Served};
-use crate::cmd::util::{eq_ic, parse_i64};
+use crate::cmd::util::{eq_ic, parse_i64, parse_scan_cursor};
 use crate::dispatch::{
     Access, CommandTable, Ctx, ERR_NOT_FLOAT, ERR_NOT_INT, ERR_SYNTAX, WRONGTYPE,
 };
@@ -351,23 +351,6 @@ fn parse_timeout(a: &[u8], now: i64) -> Result<Option<i64>, &'static str> {
 
 /// SCAN cursors (`parseScanCursorOrReply`): a canonical non-negative
 /// integer, or what strtoull accepts in full.
-fn parse_cursor(a: &[u8]) -> Option<u64> {
-    if let Some(v) = parse_i64(a) {
-        return u64::try_from(v).ok();
-    }
-    let s = std::str::from_utf8(a).ok()?;
-    let t = s.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let v: u64 = digits.parse().ok()?;
-    Some(if neg { v.wrapping_neg() } else { v })
-}
 
 // ---------------------------------------------------------------------------
 // Replies
@@ -1836,7 +1819,7 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) {
 // ZSCAN
 
 fn zscan(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let Some(mut cursor) = parse_cursor(argv[2]) else {
+    let Some(mut cursor) = parse_scan_cursor(argv[2]) else {
         ctx.out.error("ERR invalid cursor");
         return;
     };
@@ -2030,14 +2013,5 @@ mod tests {
         assert_eq!(f(1.5), "1.5");
         assert_eq!(f(f64::INFINITY), "inf");
         assert_eq!(f(4611686018427387904.0), "4611686018427387904");
-    }
-
-    #[test]
-    fn cursors() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b"-1"), None);
-        assert_eq!(parse_cursor(b"x"), None);
-        assert_eq!(parse_cursor(b" 5"), Some(5));
     }
 }
