@@ -349,9 +349,6 @@ fn parse_timeout(a: &[u8], now: i64) -> Result<Option<i64>, &'static str> {
     Ok(Some(now + t))
 }
 
-/// SCAN cursors (`parseScanCursorOrReply`): a canonical non-negative
-/// integer, or what strtoull accepts in full.
-
 // ---------------------------------------------------------------------------
 // Replies
 
