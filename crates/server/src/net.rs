@@ -215,7 +215,8 @@ fn fmt_addr(a: std::io::Result<SocketAddr>) -> String {
         Ok(SocketAddr::V4(v)) => format!("{}:{}", v.ip(), v.port()),
         Ok(SocketAddr::V6(v)) => match v.ip().to_ipv4_mapped() {
             Some(ip4) => format!("{}:{}", ip4, v.port()),
-            None => format!("{}:{}", v.ip(), v.port()),
+            // anetFormatAddr: IPv6 addresses are bracketed.
+            None => format!("[{}]:{}", v.ip(), v.port()),
         },
         Err(_) => "?:0".into(),
     }

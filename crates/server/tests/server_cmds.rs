@@ -681,3 +681,21 @@ fn shutdown_ends_the_process() {
     }
     let _ = c.r.fill_buf();
 }
+
+/// CLIENT LIST / CLIENT INFO show IPv6 peers as `[ip]:port`, like Redis's
+/// anetFormatAddr, and CLIENT KILL accepts the same form.
+#[test]
+fn ipv6_peers_are_bracketed() {
+    let srv = Server::start(&["--bind", "127.0.0.1 ::1"]);
+    let s = TcpStream::connect(("::1", srv.port)).expect("connect over IPv6 loopback");
+    let local = s.local_addr().expect("local addr");
+    let mut c = Conn::from_stream(s);
+    let info = text_of(&c.cmd(&["CLIENT", "INFO"]));
+    let want = format!("addr=[::1]:{} laddr=[::1]:{} ", local.port(), srv.port);
+    assert!(info.contains(&want), "{info}");
+    let mut other = srv.conn();
+    let list = text_of(&other.cmd(&["CLIENT", "LIST"]));
+    assert!(list.contains(&format!("addr=[::1]:{} ", local.port())), "{list}");
+    let target = format!("[::1]:{}", local.port());
+    assert_eq!(other.cmd(&["CLIENT", "KILL", &target]), "+OK\r\n");
+}

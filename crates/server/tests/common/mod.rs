@@ -80,7 +80,10 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        Conn::from_stream(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+    }
+
+    pub fn from_stream(s: TcpStream) -> Conn {
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
         let w = s.try_clone().expect("clone");
         Conn {
