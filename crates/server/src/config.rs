@@ -2780,6 +2780,9 @@ struct Loader {
     save_loaded: bool,
     module_configs: Vec<Vec<u8>>,
     depth: usize,
+    /// Command names as `rename-command` directives leave them (lowercase),
+    /// built on the first directive.
+    cmd_names: Option<std::collections::HashSet<Vec<u8>>>,
 }
 
 impl Loader {
@@ -2789,6 +2792,7 @@ impl Loader {
             save_loaded: false,
             module_configs: Vec::new(),
             depth: 0,
+            cmd_names: None,
         }
     }
 
@@ -2875,6 +2879,26 @@ impl Loader {
             }
             b"rename-command" if argc == 3 => {
                 if let [from, to] = args {
+                    // As Redis: the command must exist under that name at
+                    // this point of the file, and the new name must be free.
+                    let names = self.cmd_names.get_or_insert_with(|| {
+                        crate::cmdmeta::all()
+                            .iter()
+                            .map(|m| m.name.as_bytes().to_vec())
+                            .collect()
+                    });
+                    if !names.remove(&from.to_ascii_lowercase()) {
+                        return Err(LoadError::Fatal {
+                            at: None,
+                            msg: "No such command in rename-command".into(),
+                        });
+                    }
+                    if !to.is_empty() && !names.insert(to.to_ascii_lowercase()) {
+                        return Err(LoadError::Fatal {
+                            at: None,
+                            msg: "Target command name already exists".into(),
+                        });
+                    }
                     self.cfg.renames.push((from.clone(), to.clone()));
                 }
                 Ok(())

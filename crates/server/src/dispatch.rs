@@ -133,6 +133,18 @@ impl CommandTable {
         self.by_name.get(s).and_then(|&i| self.cmds.get(i))
     }
 
+    /// `rename-command`: the command answers to `to` instead of `from`, or
+    /// to no name at all when `to` is empty (its metadata keeps its name).
+    pub fn rename(&mut self, from: &[u8], to: &[u8]) {
+        let from = String::from_utf8_lossy(from).to_ascii_lowercase();
+        if let Some(i) = self.by_name.remove(&from) {
+            if !to.is_empty() {
+                let to = String::from_utf8_lossy(to).to_ascii_lowercase();
+                self.by_name.insert(to, i);
+            }
+        }
+    }
+
     pub fn lookup_sub(&self, parent: &Command, sub: &[u8]) -> Option<&Command> {
         let s = String::from_utf8_lossy(sub).to_ascii_lowercase();
         parent.subs.get(&s).and_then(|&i| self.cmds.get(i))

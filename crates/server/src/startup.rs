@@ -17,7 +17,10 @@ use std::time::Instant;
 /// Builds the process-wide server state.
 pub fn build(config: Config, config_file: Option<String>) -> &'static Server {
     let threads = config.threads().max(1);
-    let commands = crate::cmd::table();
+    let mut commands = crate::cmd::table();
+    for (from, to) in config.rename_commands() {
+        commands.rename(from, to);
+    }
     let ncmds = commands.cmds.len();
     let ks = Keyspace::new(config.databases(), DEFAULT_SHARDS);
     let now = server::now_ms();

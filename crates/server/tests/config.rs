@@ -336,3 +336,49 @@ fn config_from_stdin() {
     drop(s);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `rename-command`: the old name is unknown, the new one runs the command,
+/// an empty name removes it; bad directives stop start-up as in Redis.
+#[test]
+fn rename_command() {
+    let out = run(&["--rename-command", "nosuch", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        fatal(
+            Some((2, "rename-command \"nosuch\" \"x\"")),
+            "No such command in rename-command"
+        )
+    );
+    let out = run(&["--rename-command", "get", "set"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        fatal(
+            Some((2, "rename-command \"get\" \"set\"")),
+            "Target command name already exists"
+        )
+    );
+    let srv = Server::start(&[
+        "--rename-command",
+        "FLUSHALL",
+        "",
+        "--rename-command",
+        "set",
+        "store",
+        "--rename-command",
+        "STORE",
+        "put",
+    ]);
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd(&["FLUSHALL"]),
+        "-ERR unknown command 'FLUSHALL', with args beginning with: \r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SET", "k", "v"]),
+        "-ERR unknown command 'SET', with args beginning with: 'k' 'v' \r\n"
+    );
+    assert_eq!(c.cmd(&["PUT", "k", "v"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+}
