@@ -13,6 +13,7 @@ pub mod expire;
 pub mod hooks;
 pub mod info;
 pub mod lazyfree;
+pub mod listen;
 pub mod locks;
 pub mod log;
 pub mod monitor;

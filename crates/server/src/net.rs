@@ -154,8 +154,16 @@ fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<std::net::TcpListen
 }
 
 /// Blocking accept loop for one listener; runs on its own thread.
-pub fn accept_loop(srv: &'static Server, l: std::net::TcpListener, workers: Arc<Workers>) {
+pub fn accept_loop(
+    srv: &'static Server,
+    l: Arc<std::net::TcpListener>,
+    workers: Arc<Workers>,
+    generation: u64,
+) {
     loop {
+        if crate::listen::GENERATION.load(Ordering::SeqCst) != generation {
+            return;
+        }
         match l.accept() {
             Ok((s, peer)) => {
                 srv.stats
@@ -171,7 +179,9 @@ pub fn accept_loop(srv: &'static Server, l: std::net::TcpListener, workers: Arc<
                 workers.dispatch(s);
             }
             Err(e) => {
-                if srv.shutdown_requested.load(Ordering::Relaxed) {
+                if srv.shutdown_requested.load(Ordering::Relaxed)
+                    || crate::listen::GENERATION.load(Ordering::SeqCst) != generation
+                {
                     return;
                 }
                 log::warning(&format!("Accepting client connection: {}", e));

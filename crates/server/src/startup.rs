@@ -11,7 +11,6 @@ use crate::{log, net};
 use parking_lot::Mutex;
 use spinel_keyspace::{Keyspace, DEFAULT_SHARDS};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Builds the process-wide server state.
@@ -89,12 +88,7 @@ pub fn run(srv: &'static Server) -> i32 {
             return 1;
         }
     };
-    for l in listeners {
-        let w = Arc::clone(&workers);
-        let _ = std::thread::Builder::new()
-            .name("spinel-accept".into())
-            .spawn(move || net::accept_loop(srv, l, w));
-    }
+    crate::listen::spawn(srv, listeners, &workers);
     let _ = std::thread::Builder::new()
         .name("spinel-cron".into())
         .spawn(move || crate::expire::cron_loop(srv));

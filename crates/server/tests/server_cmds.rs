@@ -695,7 +695,53 @@ fn ipv6_peers_are_bracketed() {
     assert!(info.contains(&want), "{info}");
     let mut other = srv.conn();
     let list = text_of(&other.cmd(&["CLIENT", "LIST"]));
-    assert!(list.contains(&format!("addr=[::1]:{} ", local.port())), "{list}");
+    assert!(
+        list.contains(&format!("addr=[::1]:{} ", local.port())),
+        "{list}"
+    );
     let target = format!("[::1]:{}", local.port());
     assert_eq!(other.cmd(&["CLIENT", "KILL", &target]), "+OK\r\n");
+}
+
+/// CONFIG SET port moves the listener (existing connections stay); a port
+/// that can't be bound is refused and the old one keeps listening.
+#[test]
+fn config_set_port_rebinds() {
+    let srv = Server::start(&[]);
+    let mut c = srv.conn();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy_port = busy.local_addr().expect("addr").port().to_string();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "port", &busy_port]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "port"]),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{}\r\n",
+            srv.port.to_string().len(),
+            srv.port
+        )
+    );
+    assert_eq!(Conn::new(srv.port).cmd(&["PING"]), "+PONG\r\n");
+    drop(busy);
+    let new_port = free_port();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        "+OK\r\n"
+    );
+    assert_eq!(Conn::new(new_port).cmd(&["PING"]), "+PONG\r\n");
+    assert!(TcpStream::connect(("127.0.0.1", srv.port)).is_err());
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", "127.0.0.1 ::1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", "1.2.3.4"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(Conn::new(new_port).cmd(&["PING"]), "+PONG\r\n");
+    let v6 = TcpStream::connect(("::1", new_port)).expect("IPv6 listener after CONFIG SET bind");
+    assert_eq!(Conn::from_stream(v6).cmd(&["PING"]), "+PONG\r\n");
 }

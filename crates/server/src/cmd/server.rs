@@ -130,7 +130,14 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (p[0], p[1])).collect();
-    match ctx.srv.config.set_many(&pairs) {
+    let srv = ctx.srv;
+    let mut apply = |name: &str| -> Result<(), String> {
+        match name {
+            "port" | "bind" => crate::listen::rebind(srv, name),
+            _ => Ok(()),
+        }
+    };
+    match ctx.srv.config.set_many_ext(&pairs, false, &mut apply) {
         Ok(changed) => {
             apply_config_changes(ctx.srv, &changed);
             ctx.out.ok();
