@@ -81,24 +81,36 @@ fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> &[u8] {
 // ---------------------------------------------------------------------------
 // IntSet
 
-/// A sorted set of integers stored at the narrowest width (2, 4 or 8 bytes,
-/// little-endian) that holds all of them, like Redis's `intset`, in a heap
-/// block of exactly `len * width` bytes. The width only grows.
-///
-/// Inside a [`SetValue`] the width and the block sit directly in the enum
-/// variant (24 bytes in all); this type is the operations on that pair.
+/// Bytes of integers an [`IntSet`] keeps inline (14 16-bit, 7 32-bit or 3
+/// 64-bit members) before it moves them to a heap block.
+const INTSET_INLINE: usize = 29;
+
 #[derive(Clone, PartialEq, Eq)]
-pub struct IntSet {
-    width: u8,
-    data: Box<[u8]>,
+enum IntRepr {
+    /// `len` bytes of `buf` in use.
+    Inline {
+        width: u8,
+        len: u8,
+        buf: [u8; INTSET_INLINE],
+    },
+    /// A heap block of exactly `len * width` bytes.
+    Heap { width: u8, data: Box<[u8]> },
 }
+
+/// A sorted set of integers stored at the narrowest width (2, 4 or 8 bytes,
+/// little-endian) that holds all of them, like Redis's `intset`. Small sets
+/// live inside the value itself (no allocation of their own); larger ones
+/// in a heap block of exactly `len * width` bytes. The width only grows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IntSet(IntRepr);
 
 impl Default for IntSet {
     fn default() -> Self {
-        IntSet {
+        IntSet(IntRepr::Inline {
             width: 2,
-            data: Box::new([]),
-        }
+            len: 0,
+            buf: [0; INTSET_INLINE],
+        })
     }
 }
 
@@ -147,139 +159,73 @@ fn is_search(width: u8, data: &[u8], v: i64) -> Result<usize, usize> {
     Err(lo)
 }
 
-fn is_contains(width: u8, data: &[u8], v: i64) -> bool {
-    width_for(v) <= width && is_search(width, data, v).is_ok()
-}
-
-/// Adds `v`; false if it was already there.
-fn is_insert(width: &mut u8, data: &mut Box<[u8]>, v: i64) -> bool {
-    let w = width_for(v);
-    if w > *width {
-        // A wider value is below the minimum or above the maximum.
-        let n = is_len(*width, data);
-        let mut nd = Vec::with_capacity((n + 1) * w as usize);
-        if v < 0 {
-            nd.extend_from_slice(&v.to_le_bytes()[..w as usize]);
-        }
-        for i in 0..n {
-            let x = read_at(data, *width, i).unwrap_or(0);
-            nd.extend_from_slice(&x.to_le_bytes()[..w as usize]);
-        }
-        if v >= 0 {
-            nd.extend_from_slice(&v.to_le_bytes()[..w as usize]);
-        }
-        *data = nd.into_boxed_slice();
-        *width = w;
-        return true;
-    }
-    match is_search(*width, data, v) {
-        Ok(_) => false,
-        Err(pos) => {
-            let w = *width as usize;
-            let mut nd = Vec::with_capacity(data.len() + w);
-            nd.extend_from_slice(data.get(..pos * w).unwrap_or_default());
-            nd.extend_from_slice(&v.to_le_bytes()[..w]);
-            nd.extend_from_slice(data.get(pos * w..).unwrap_or_default());
-            *data = nd.into_boxed_slice();
-            true
-        }
-    }
-}
-
-/// Adds several values in one rebuild; returns how many were new.
-fn is_insert_many(width: &mut u8, data: &mut Box<[u8]>, mut vals: Vec<i64>) -> usize {
-    vals.sort_unstable();
-    vals.dedup();
-    let n = is_len(*width, data);
-    let mut w = *width;
-    if let (Some(&lo), Some(&hi)) = (vals.first(), vals.last()) {
-        w = w.max(width_for(lo)).max(width_for(hi));
-    }
-    let mut out = Vec::with_capacity((n + vals.len()) * w as usize);
-    let mut added = 0;
-    let (mut i, mut j) = (0, 0);
-    loop {
-        let a = read_at(data, *width, i);
-        let b = vals.get(j).copied();
-        let next = match (a, b) {
-            (None, None) => break,
-            (Some(x), None) => {
-                i += 1;
-                x
-            }
-            (None, Some(y)) => {
-                j += 1;
-                added += 1;
-                y
-            }
-            (Some(x), Some(y)) => {
-                if x < y {
-                    i += 1;
-                    x
-                } else if y < x {
-                    j += 1;
-                    added += 1;
-                    y
-                } else {
-                    i += 1;
-                    j += 1;
-                    x
-                }
-            }
-        };
-        out.extend_from_slice(&next.to_le_bytes()[..w as usize]);
-    }
-    if added > 0 || w != *width {
-        *data = out.into_boxed_slice();
-        *width = w;
-    }
-    added
-}
-
-/// Removes `v`; false if it was not there.
-fn is_remove(width: u8, data: &mut Box<[u8]>, v: i64) -> bool {
-    if width_for(v) > width {
-        return false;
-    }
-    match is_search(width, data, v) {
-        Ok(pos) => {
-            let w = width as usize;
-            let mut d = std::mem::take(data).into_vec();
-            d.drain(pos * w..(pos + 1) * w);
-            *data = d.into_boxed_slice();
-            true
-        }
-        Err(_) => false,
-    }
-}
-
 impl IntSet {
     pub fn new() -> Self {
         IntSet::default()
     }
 
+    /// An intset of `width`-byte integers held in `data` (inline when it fits).
+    fn from_parts(width: u8, data: Vec<u8>) -> Self {
+        if data.len() <= INTSET_INLINE {
+            let mut buf = [0u8; INTSET_INLINE];
+            if let Some(dst) = buf.get_mut(..data.len()) {
+                dst.copy_from_slice(&data);
+            }
+            IntSet(IntRepr::Inline {
+                width,
+                len: data.len() as u8,
+                buf,
+            })
+        } else {
+            IntSet(IntRepr::Heap {
+                width,
+                data: data.into_boxed_slice(),
+            })
+        }
+    }
+
+    #[inline]
+    fn width_u8(&self) -> u8 {
+        match &self.0 {
+            IntRepr::Inline { width, .. } | IntRepr::Heap { width, .. } => *width,
+        }
+    }
+
+    /// The encoded integers.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        match &self.0 {
+            IntRepr::Inline { len, buf, .. } => buf.get(..*len as usize).unwrap_or_default(),
+            IntRepr::Heap { data, .. } => data,
+        }
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
-        is_len(self.width, &self.data)
+        is_len(self.width_u8(), self.bytes())
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.bytes().is_empty()
     }
 
     /// Bytes per element (2, 4 or 8).
     pub fn width(&self) -> usize {
-        self.width as usize
+        self.width_u8() as usize
     }
 
+    /// Heap bytes owned (0 while the integers are inline).
     pub fn heap_size(&self) -> usize {
-        self.data.len()
+        match &self.0 {
+            IntRepr::Inline { .. } => 0,
+            IntRepr::Heap { data, .. } => data.len(),
+        }
     }
 
     #[inline]
     pub fn get(&self, i: usize) -> Option<i64> {
-        read_at(&self.data, self.width, i)
+        read_at(self.bytes(), self.width_u8(), i)
     }
 
     pub fn min(&self) -> Option<i64> {
@@ -291,21 +237,137 @@ impl IntSet {
     }
 
     pub fn contains(&self, v: i64) -> bool {
-        is_contains(self.width, &self.data, v)
+        let width = self.width_u8();
+        width_for(v) <= width && is_search(width, self.bytes(), v).is_ok()
     }
 
+    /// Adds `v`; false if it was already there.
     pub fn insert(&mut self, v: i64) -> bool {
-        is_insert(&mut self.width, &mut self.data, v)
+        let (width, data) = (self.width_u8(), self.bytes());
+        let w = width_for(v);
+        if w > width {
+            // A wider value is below the minimum or above the maximum.
+            let n = is_len(width, data);
+            let mut nd = Vec::with_capacity((n + 1) * w as usize);
+            if v < 0 {
+                nd.extend_from_slice(&v.to_le_bytes()[..w as usize]);
+            }
+            for i in 0..n {
+                let x = read_at(data, width, i).unwrap_or(0);
+                nd.extend_from_slice(&x.to_le_bytes()[..w as usize]);
+            }
+            if v >= 0 {
+                nd.extend_from_slice(&v.to_le_bytes()[..w as usize]);
+            }
+            *self = IntSet::from_parts(w, nd);
+            return true;
+        }
+        let pos = match is_search(width, data, v) {
+            Ok(_) => return false,
+            Err(pos) => pos,
+        };
+        let w = width as usize;
+        let at = (pos * w).min(data.len());
+        if let IntRepr::Inline { len, buf, .. } = &mut self.0 {
+            let l = *len as usize;
+            if l + w <= INTSET_INLINE {
+                buf.copy_within(at..l, at + w);
+                if let Some(dst) = buf.get_mut(at..at + w) {
+                    dst.copy_from_slice(&v.to_le_bytes()[..w]);
+                }
+                *len += w as u8;
+                return true;
+            }
+        }
+        let data = self.bytes();
+        let mut nd = Vec::with_capacity(data.len() + w);
+        nd.extend_from_slice(data.get(..at).unwrap_or_default());
+        nd.extend_from_slice(&v.to_le_bytes()[..w]);
+        nd.extend_from_slice(data.get(at..).unwrap_or_default());
+        *self = IntSet::from_parts(width, nd);
+        true
     }
 
+    /// Adds several values in one rebuild; returns how many were new.
+    pub fn insert_many(&mut self, mut vals: Vec<i64>) -> usize {
+        vals.sort_unstable();
+        vals.dedup();
+        let (width, data) = (self.width_u8(), self.bytes());
+        let n = is_len(width, data);
+        let mut w = width;
+        if let (Some(&lo), Some(&hi)) = (vals.first(), vals.last()) {
+            w = w.max(width_for(lo)).max(width_for(hi));
+        }
+        let mut out = Vec::with_capacity((n + vals.len()) * w as usize);
+        let mut added = 0;
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let a = read_at(data, width, i);
+            let b = vals.get(j).copied();
+            let next = match (a, b) {
+                (None, None) => break,
+                (Some(x), None) => {
+                    i += 1;
+                    x
+                }
+                (None, Some(y)) => {
+                    j += 1;
+                    added += 1;
+                    y
+                }
+                (Some(x), Some(y)) => {
+                    if x < y {
+                        i += 1;
+                        x
+                    } else if y < x {
+                        j += 1;
+                        added += 1;
+                        y
+                    } else {
+                        i += 1;
+                        j += 1;
+                        x
+                    }
+                }
+            };
+            out.extend_from_slice(&next.to_le_bytes()[..w as usize]);
+        }
+        if added > 0 || w != width {
+            *self = IntSet::from_parts(w, out);
+        }
+        added
+    }
+
+    /// Removes `v`; false if it was not there.
     pub fn remove(&mut self, v: i64) -> bool {
-        is_remove(self.width, &mut self.data, v)
+        let width = self.width_u8();
+        if width_for(v) > width {
+            return false;
+        }
+        let pos = match is_search(width, self.bytes(), v) {
+            Ok(pos) => pos,
+            Err(_) => return false,
+        };
+        let w = width as usize;
+        match &mut self.0 {
+            IntRepr::Inline { len, buf, .. } => {
+                let l = *len as usize;
+                buf.copy_within((pos + 1) * w..l, pos * w);
+                *len -= w as u8;
+            }
+            IntRepr::Heap { data, .. } => {
+                let mut d = std::mem::take(data).into_vec();
+                d.drain(pos * w..(pos + 1) * w);
+                *self = IntSet::from_parts(width, d);
+            }
+        }
+        true
     }
 
     pub fn iter(&self) -> IntSetIter<'_> {
         IntSetIter {
-            width: self.width,
-            data: &self.data,
+            width: self.width_u8(),
+            data: self.bytes(),
             i: 0,
         }
     }
@@ -390,11 +452,12 @@ fn parse_int(s: &[u8]) -> Option<i64> {
 // ---------------------------------------------------------------------------
 // Set values
 
-/// A set value: 24 bytes plus its data.
+/// A set value: 32 bytes (the allocator's size class for its box), small
+/// intsets included, plus the data of larger ones.
 #[derive(Clone)]
 pub enum SetValue {
-    /// `intset`: `width`-byte little-endian integers, ascending.
-    Intset { width: u8, data: Box<[u8]> },
+    /// `intset`: integers ascending, inline while small.
+    Intset(IntSet),
     /// `listpack`: `count` members in insertion order.
     Listpack { count: u32, pack: Pack },
     /// `hashtable`.
@@ -431,10 +494,7 @@ fn pack_find(pack: &Pack, m: &[u8]) -> Option<PackPos> {
 impl SetValue {
     /// An empty intset.
     pub fn new_intset() -> Self {
-        SetValue::Intset {
-            width: 2,
-            data: Box::new([]),
-        }
+        SetValue::Intset(IntSet::new())
     }
 
     /// An empty listpack set.
@@ -478,7 +538,7 @@ impl SetValue {
 
     pub fn len(&self) -> usize {
         match self {
-            SetValue::Intset { width, data } => is_len(*width, data),
+            SetValue::Intset(is) => is.len(),
             SetValue::Listpack { count, .. } => *count as usize,
             SetValue::Table(t) => t.len(),
         }
@@ -504,7 +564,7 @@ impl SetValue {
     /// Element width of an intset (2, 4 or 8), None for other encodings.
     pub fn intset_width(&self) -> Option<usize> {
         match self {
-            SetValue::Intset { width, .. } => Some(*width as usize),
+            SetValue::Intset(is) => Some(is.width()),
             _ => None,
         }
     }
@@ -512,7 +572,7 @@ impl SetValue {
     /// Approximate heap bytes owned by the set.
     pub fn heap_size(&self) -> usize {
         match self {
-            SetValue::Intset { data, .. } => data.len(),
+            SetValue::Intset(is) => is.heap_size(),
             SetValue::Listpack { pack, .. } => pack.bytes(),
             SetValue::Table(t) => {
                 std::mem::size_of::<Table<SBytes>>()
@@ -566,23 +626,20 @@ impl SetValue {
                 }
                 true
             }
-            SetValue::Intset { width, data } => {
+            SetValue::Intset(is) => {
                 if let Some(v) = parse_int(m) {
-                    if !is_insert(width, data, v) {
+                    if !is.insert(v) {
                         return false;
                     }
-                    let n = is_len(*width, data);
+                    let n = is.len();
                     if n > lim.intset_max() {
                         self.convert_to_table(n);
                     }
                     return true;
                 }
                 // A non-integer: listpack if everything will fit, else table.
-                let n = is_len(*width, data);
-                let maxelelen = match (
-                    read_at(data, *width, 0),
-                    n.checked_sub(1).and_then(|l| read_at(data, *width, l)),
-                ) {
+                let n = is.len();
+                let maxelelen = match (is.min(), is.max()) {
                     (Some(a), Some(b)) => sdigits10(a).max(sdigits10(b)),
                     _ => 0,
                 };
@@ -614,7 +671,7 @@ impl SetValue {
         let mut i = 0;
         while i < members.len() {
             match self {
-                SetValue::Intset { width, data } => {
+                SetValue::Intset(is) => {
                     // The run of integers from here, merged in one rebuild.
                     let mut vals = Vec::new();
                     while let Some(v) = members.get(i).and_then(|m| parse_int(m)) {
@@ -628,8 +685,8 @@ impl SetValue {
                         i += 1;
                         continue;
                     }
-                    added += is_insert_many(width, data, vals);
-                    let n = is_len(*width, data);
+                    added += is.insert_many(vals);
+                    let n = is.len();
                     if n > lim.intset_max() {
                         self.convert_to_table(n);
                     }
@@ -681,11 +738,11 @@ impl SetValue {
     /// Adds an integer member (`setTypeAddAux` with an integer).
     pub fn add_int(&mut self, v: i64, lim: &SetLimits) -> bool {
         match self {
-            SetValue::Intset { width, data } => {
-                if !is_insert(width, data, v) {
+            SetValue::Intset(is) => {
+                if !is.insert(v) {
                     return false;
                 }
-                let n = is_len(*width, data);
+                let n = is.len();
                 if n > lim.intset_max() {
                     self.convert_to_table(n);
                 }
@@ -718,16 +775,16 @@ impl SetValue {
                 }
                 None => false,
             },
-            SetValue::Intset { width, data } => match parse_int(m) {
-                Some(v) => is_remove(*width, data, v),
+            SetValue::Intset(is) => match parse_int(m) {
+                Some(v) => is.remove(v),
                 None => false,
             },
         }
     }
 
     pub fn remove_member(&mut self, m: Member) -> bool {
-        if let (Member::Int(v), SetValue::Intset { width, data }) = (m, &mut *self) {
-            return is_remove(*width, data, v);
+        if let (Member::Int(v), SetValue::Intset(is)) = (m, &mut *self) {
+            return is.remove(v);
         }
         m.with_bytes(|b| self.remove(b))
     }
@@ -736,15 +793,13 @@ impl SetValue {
         match self {
             SetValue::Table(t) => t.contains(m),
             SetValue::Listpack { pack, .. } => pack_find(pack, m).is_some(),
-            SetValue::Intset { width, data } => {
-                parse_int(m).is_some_and(|v| is_contains(*width, data, v))
-            }
+            SetValue::Intset(is) => parse_int(m).is_some_and(|v| is.contains(v)),
         }
     }
 
     pub fn contains_member(&self, m: Member) -> bool {
         match (m, self) {
-            (Member::Int(v), SetValue::Intset { width, data }) => is_contains(*width, data, v),
+            (Member::Int(v), SetValue::Intset(is)) => is.contains(v),
             _ => m.with_bytes(|b| self.contains(b)),
         }
     }
@@ -797,21 +852,14 @@ impl SetValue {
                 None => return,
             }
         }
-        *self = SetValue::Intset {
-            width: is.width,
-            data: is.data,
-        };
+        *self = SetValue::Intset(is);
     }
 
     /// Members in encoding order (intsets ascending, listpacks in insertion
     /// order, tables in bucket order).
     pub fn iter(&self) -> SetIter<'_> {
         match self {
-            SetValue::Intset { width, data } => SetIter::Intset(IntSetIter {
-                width: *width,
-                data,
-                i: 0,
-            }),
+            SetValue::Intset(is) => SetIter::Intset(is.iter()),
             SetValue::Listpack { pack, .. } => SetIter::Listpack(pack.iter()),
             SetValue::Table(t) => SetIter::Table(t.iter()),
         }
@@ -824,9 +872,7 @@ impl SetValue {
             return None;
         }
         match self {
-            SetValue::Intset { width, data } => {
-                read_at(data, *width, rng.gen_range(0..n)).map(Member::Int)
-            }
+            SetValue::Intset(is) => is.get(rng.gen_range(0..n)).map(Member::Int),
             SetValue::Listpack { pack, .. } => {
                 pack.iter().nth(rng.gen_range(0..n)).map(Member::Str)
             }
@@ -841,9 +887,9 @@ impl SetValue {
             return None;
         }
         match self {
-            SetValue::Intset { width, data } => {
-                let v = read_at(data, *width, rng.gen_range(0..n))?;
-                is_remove(*width, data, v);
+            SetValue::Intset(is) => {
+                let v = is.get(rng.gen_range(0..n))?;
+                is.remove(v);
                 Some(Member::Int(v).to_vec())
             }
             SetValue::Listpack { count, pack } => {
@@ -956,6 +1002,48 @@ mod tests {
         assert_eq!(is.min(), Some(i64::MIN));
         assert_eq!(is.max(), Some(100_000));
         assert_eq!(is.heap_size(), 32);
+    }
+
+    #[test]
+    fn intset_inline_and_heap_agree_with_a_model() {
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        for _ in 0..300 {
+            let mut is = IntSet::new();
+            let mut model = std::collections::BTreeSet::new();
+            for _ in 0..60 {
+                let v = match rng.gen_range(0..10) {
+                    0 => rng.gen_range(-100_000i64..100_000),
+                    1 => rng.gen::<i64>(),
+                    _ => rng.gen_range(-40i64..40),
+                };
+                if rng.gen_range(0..3) == 0 {
+                    assert_eq!(is.remove(v), model.remove(&v));
+                } else {
+                    assert_eq!(is.insert(v), model.insert(v));
+                }
+                assert_eq!(is.len(), model.len());
+                assert!(is.iter().eq(model.iter().copied()));
+                assert_eq!(is.heap_size() == 0, is.len() * is.width() <= INTSET_INLINE);
+            }
+            let extra: Vec<i64> = (0..rng.gen_range(0..20))
+                .map(|_| rng.gen_range(-50i64..50))
+                .collect();
+            let added = is.insert_many(extra.clone());
+            let before = model.len();
+            model.extend(extra);
+            assert_eq!(added, model.len() - before);
+            assert!(is.iter().eq(model.iter().copied()));
+        }
+        let mut is = IntSet::new();
+        for i in 0..14 {
+            is.insert(i);
+        }
+        assert_eq!(is.heap_size(), 0);
+        is.insert(14);
+        assert_eq!(is.heap_size(), 30);
+        is.remove(0);
+        assert_eq!(is.heap_size(), 0);
     }
 
     #[test]
@@ -1078,7 +1166,7 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(std::mem::size_of::<SetValue>(), 24);
+        assert_eq!(std::mem::size_of::<SetValue>(), 32);
         assert_eq!(sdigits10(-10), 3);
         assert_eq!(sdigits10(i64::MIN), 20);
     }
