@@ -39,12 +39,7 @@ impl Workers {
             return;
         }
         let n = self.senders.len();
-        let mut i = self.next.fetch_add(1, Ordering::Relaxed) % n;
-        // A worker running a long script serves nobody until it ends: give
-        // new connections to another one.
-        if n > 1 && crate::script::running_worker() == Some(i) {
-            i = (i + 1) % n;
-        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
         let _ = self.senders[i].send(s);
     }
 }
@@ -361,11 +356,27 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                         if paused {
                             crate::server::batch_begin();
                         }
-                        if crate::script::busy_intercept(srv, &mut client, &mut out, &sl) {
+                        // While a script runs (on the script thread) requests
+                        // wait for it or get BUSY, without taking any lock.
+                        if crate::script::busy()
+                            && crate::script::gate(srv, &mut client, &mut out, &sl).await
+                        {
                             consumed += used;
                             continue;
                         }
-                        let outcome = dispatch::execute(srv, &mut client, &mut out, &sl);
+                        let outcome = if crate::script::offloaded(&client, &sl) {
+                            let o = crate::script::execute_on_script_thread(
+                                srv,
+                                &mut client,
+                                &mut out,
+                                &sl,
+                            )
+                            .await;
+                            crate::server::batch_begin();
+                            o
+                        } else {
+                            dispatch::execute(srv, &mut client, &mut out, &sl)
+                        };
                         let blocked = crate::hooks::take_block(&mut client);
                         drop(sl);
                         consumed += used;

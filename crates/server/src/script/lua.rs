@@ -46,6 +46,12 @@ pub struct RunState {
     pub resp3: bool,
     /// Write commands are refused (EVAL_RO, `no-writes`).
     pub read_only: bool,
+    /// Memory was over `maxmemory` when the script started and it may not
+    /// ignore that: its first deny-oom command, before any write, fails.
+    pub oom: bool,
+    /// The script's start time in unix microseconds: TIME inside a script
+    /// answers it for the whole run, as Redis's cached clock does.
+    pub now_us: i64,
 }
 
 thread_local! {
@@ -609,10 +615,10 @@ impl Engine {
             .load(include_str!("prelude.lua"))
             .set_name("=prelude")
             .call(rt)?;
-        let _ = srv;
         lua.set_hook(
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            |_lua, _dbg| {
+            move |_lua, _dbg| {
+                super::check_slow(srv);
                 if super::KILL.load(Ordering::Relaxed) {
                     return Err(mlua::Error::RuntimeError(ERR_KILLED.to_string()));
                 }
@@ -948,6 +954,9 @@ fn redis_call(lua: &Lua, args: MultiValue) -> Ret {
                 "Write commands are not allowed from read-only scripts.",
             );
         }
+        if st.oom && cmd.has(cflag::DENYOOM) && !super::WROTE.load(Ordering::Relaxed) {
+            return fail(lua, &format!("-{}", crate::evict::OOM_ERR));
+        }
         super::WROTE.store(true, Ordering::Relaxed);
     }
     let Some(handler) = cmd.handler else {
@@ -972,16 +981,22 @@ fn redis_call(lua: &Lua, args: MultiValue) -> Ret {
     let saved_resp3 = client.resp3;
     client.resp3 = st.resp3;
     let start = std::time::Instant::now();
-    dispatch::invoke(
-        st.srv,
-        client,
-        &mut scratch,
-        &sl,
-        cmd,
-        handler,
-        st.wstats,
-        locks,
-    );
+    if cmd.name == "time" {
+        scratch.array(2);
+        scratch.bulk_int(st.now_us / 1_000_000);
+        scratch.bulk_int(st.now_us % 1_000_000);
+    } else {
+        dispatch::invoke(
+            st.srv,
+            client,
+            &mut scratch,
+            &sl,
+            cmd,
+            handler,
+            st.wstats,
+            locks,
+        );
+    }
     client.resp3 = saved_resp3;
     client.block = None;
     if let Some(c) = st.wstats.per_cmd.get(cmd.id) {

@@ -5,14 +5,17 @@
 //! so the commands it calls see and change the dataset with nobody else
 //! running. Scripts are cached by the SHA1 of their body.
 //!
-//! While a script runs, `RUNNING_SINCE` holds its start time: connections
-//! served by other workers answer `BUSY` once the script has run longer
-//! than `busy-reply-threshold`, and answer SCRIPT KILL / FUNCTION KILL /
-//! SHUTDOWN NOSAVE themselves (`busy_intercept`, called before dispatch
-//! without taking any lock).
+//! Scripts execute on their own thread (`thread.rs`): the worker that owns
+//! the calling connection keeps serving its other connections, which wait
+//! for the script or, once it has run longer than `busy-reply-threshold`,
+//! get `BUSY` (SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE still work).
+//! While a script runs, `RUNNING_SINCE` holds its start time.
 
 mod libs;
 mod lua;
+mod thread;
+
+pub use thread::{busy, execute as execute_on_script_thread, gate, offloaded};
 
 use crate::client::Client;
 use crate::dispatch::{CommandTable, Ctx, LockKind};
@@ -23,6 +26,11 @@ use spinel_resp::ReplyBuf;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 
+/// Loaded libraries and functions, kept apart from the interpreter's lock
+/// so that FUNCTION STATS can answer while a function runs.
+static LIBRARY_COUNT: AtomicUsize = AtomicUsize::new(0);
+static FUNCTION_COUNT: AtomicUsize = AtomicUsize::new(0);
+
 pub const REDIS_VERSION: &str = "7.2.4";
 pub const REDIS_VERSION_NUM: i64 = 0x0007_0204;
 
@@ -30,8 +38,11 @@ pub const REDIS_VERSION_NUM: i64 = 0x0007_0204;
 pub static RUNNING_SINCE: AtomicI64 = AtomicI64::new(0);
 /// The running script is a library function (FCALL), not an EVAL script.
 static IS_FUNCTION: AtomicBool = AtomicBool::new(false);
-/// Worker thread running the script (valid while RUNNING_SINCE != 0).
-static RUNNING_WORKER: AtomicUsize = AtomicUsize::new(0);
+/// The running script's name (SHA1 or function name) and, for a function,
+/// the command that called it (FUNCTION STATS).
+static RUNNING: Mutex<Option<(String, Vec<Vec<u8>>)>> = Mutex::new(None);
+/// The "slow script" warning was logged for the running script.
+static SLOW_LOGGED: AtomicBool = AtomicBool::new(false);
 /// SCRIPT KILL was requested for the running script.
 static KILL: AtomicBool = AtomicBool::new(false);
 /// The running script has called a write command (it can't be killed).
@@ -204,26 +215,47 @@ fn evalsha_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// Clears the "script running" state when a run ends, however it ends.
 struct RunningGuard;
 
-/// The worker whose thread is running a script, if any: it serves none of
-/// its other connections until the script ends (new connections are best
-/// handed to another worker).
-pub fn running_worker() -> Option<usize> {
-    if RUNNING_SINCE.load(Ordering::Acquire) == 0 {
-        None
-    } else {
-        Some(RUNNING_WORKER.load(Ordering::Relaxed))
+impl RunningGuard {
+    fn start(function: bool, name: &str, argv: &[&[u8]]) -> RunningGuard {
+        let cmd = if function {
+            argv.iter().map(|a| a.to_vec()).collect()
+        } else {
+            Vec::new()
+        };
+        *RUNNING.lock() = Some((name.to_string(), cmd));
+        KILL.store(false, Ordering::Relaxed);
+        WROTE.store(false, Ordering::Relaxed);
+        SLOW_LOGGED.store(false, Ordering::Relaxed);
+        IS_FUNCTION.store(function, Ordering::Relaxed);
+        RUNNING_SINCE.store(crate::server::now_ms().max(1), Ordering::Release);
+        thread::CHANGED.notify_waiters();
+        RunningGuard
     }
 }
 
-impl RunningGuard {
-    fn start(function: bool, worker: usize) -> RunningGuard {
-        RUNNING_WORKER.store(worker, Ordering::Relaxed);
-        KILL.store(false, Ordering::Relaxed);
-        WROTE.store(false, Ordering::Relaxed);
-        IS_FUNCTION.store(function, Ordering::Relaxed);
-        RUNNING_SINCE.store(crate::server::now_ms().max(1), Ordering::Release);
-        RunningGuard
+/// Logs Redis's "slow script" warning once the running script has passed
+/// `busy-reply-threshold` (called from the interpreter's periodic hook).
+pub(crate) fn check_slow(srv: &'static Server) {
+    let since = RUNNING_SINCE.load(Ordering::Acquire);
+    if since == 0 || SLOW_LOGGED.load(Ordering::Relaxed) {
+        return;
     }
+    let elapsed = crate::server::now_ms() - since;
+    if elapsed < srv.config.busy_reply_threshold() {
+        return;
+    }
+    SLOW_LOGGED.store(true, Ordering::Relaxed);
+    let name = RUNNING
+        .lock()
+        .as_ref()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    crate::log::warning(&format!(
+        "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+        elapsed,
+        if IS_FUNCTION.load(Ordering::Relaxed) { "FUNCTION KILL" } else { "SCRIPT KILL" },
+        name
+    ));
 }
 
 impl Drop for RunningGuard {
@@ -231,6 +263,7 @@ impl Drop for RunningGuard {
         RUNNING_SINCE.store(0, Ordering::Release);
         KILL.store(false, Ordering::Relaxed);
         WROTE.store(false, Ordering::Relaxed);
+        *RUNNING.lock() = None;
     }
 }
 
@@ -299,6 +332,7 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
         return;
     };
     let mut read_only = ro_cmd;
+    let oom = out_of_memory(srv);
     if let Some(f) = script.flags {
         if f & flags::NO_WRITES != 0 {
             read_only = true;
@@ -307,11 +341,16 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
                 .error("ERR Can not execute a script with write flag using *_ro command.");
             return;
         }
+        if oom && f & (flags::ALLOW_OOM | flags::NO_WRITES) == 0 {
+            refuse_oom(ctx);
+            return;
+        }
     }
+    // Scripts without a shebang may not run their first deny-oom command.
+    let allow_oom = script.flags.is_some_and(|f| f & flags::ALLOW_OOM != 0);
     let saved_db = ctx.client.db;
     let saved_in_exec = ctx.client.in_exec;
     ctx.client.in_exec = true;
-    let worker = ctx.client.worker;
     let mut rs = RunState {
         srv,
         client: ctx.client as *mut Client,
@@ -319,9 +358,11 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
         wstats: ctx.ks.stats,
         resp3: false,
         read_only,
+        oom: oom && !allow_oom,
+        now_us: crate::server::now_us(),
     };
     {
-        let _running = RunningGuard::start(false, worker);
+        let _running = RunningGuard::start(false, &sha, argv);
         st.engine.run(&sha, keys, args, &mut rs, ctx.out);
     }
     ctx.client.in_exec = saved_in_exec;
@@ -419,62 +460,24 @@ fn script_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
 }
 
-/// Called by the connection loop before dispatching a request. While a
-/// script runs, answers SCRIPT KILL / FUNCTION KILL and SHUTDOWN NOSAVE
-/// directly, and `BUSY` to everything else once the script has run longer
-/// than `busy-reply-threshold`. Returns true when the request was answered.
-pub fn busy_intercept(
-    srv: &'static Server,
-    client: &mut Client,
-    out: &mut ReplyBuf,
-    argv: &[&[u8]],
-) -> bool {
-    let since = RUNNING_SINCE.load(Ordering::Acquire);
-    if since == 0 {
-        return false;
-    }
-    let Some(&name) = argv.first() else {
-        return false;
-    };
-    // Unknown commands, wrong arity and NOAUTH are answered first (the
-    // dispatcher does so without taking any lock).
-    let Some(cmd) = crate::dispatch::resolve(srv, argv) else {
-        return false;
-    };
-    let argc = argv.len() as i64;
-    if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity || !client.authenticated {
-        return false;
-    }
-    let sub = argv.get(1).copied().unwrap_or(b"");
-    if argv.len() == 2
-        && (name.eq_ignore_ascii_case(b"script") || name.eq_ignore_ascii_case(b"function"))
-        && sub.eq_ignore_ascii_case(b"kill")
-    {
-        kill_reply(out, name.eq_ignore_ascii_case(b"script"));
-        return true;
-    }
-    if crate::server::now_ms() - since < srv.config.busy_reply_threshold() {
-        return false;
-    }
-    if name.eq_ignore_ascii_case(b"shutdown")
-        && argv
-            .iter()
-            .skip(1)
-            .any(|a| a.eq_ignore_ascii_case(b"nosave"))
-    {
-        crate::log::warning("User requested shutdown...");
-        crate::log::warning("Redis is now ready to exit, bye bye...");
-        std::process::exit(0);
-    }
-    if client.multi.is_some() {
-        client.multi_error = true;
-    }
-    out.error(if IS_FUNCTION.load(Ordering::Relaxed) {
-        BUSY_FUNCTION
+/// Redis's `pre_command_oom_state`: `maxmemory` is set and used memory is
+/// over it with nothing more to evict (a script start checks it once).
+fn out_of_memory(srv: &'static Server) -> bool {
+    let max = srv.config.maxmemory();
+    max != 0 && crate::evict::used_memory() > max && !crate::evict::evicting()
+}
+
+/// A script that may write, without `allow-oom`, while out of memory: as
+/// a command of its own it fails the memory gate; inside a transaction
+/// the script itself refuses to start.
+fn refuse_oom(ctx: &mut Ctx) {
+    if ctx.client.in_exec {
+        ctx.out.error(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+        );
     } else {
-        BUSY_EVAL
-    });
-    true
+        ctx.out.error(crate::evict::OOM_ERR);
+    }
 }
 
 fn parse_numkeys(ctx: &mut Ctx, argv: &[&[u8]], not_int: &str) -> Option<usize> {
@@ -531,12 +534,16 @@ fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
             .error("ERR Can not execute a script with write flag using *_ro command.");
         return;
     }
+    let oom = out_of_memory(srv);
+    if oom && fflags & (flags::ALLOW_OOM | flags::NO_WRITES) == 0 {
+        refuse_oom(ctx);
+        return;
+    }
     let keys = &argv[3..3 + nk];
     let args = &argv[3 + nk..];
     let saved_db = ctx.client.db;
     let saved_in_exec = ctx.client.in_exec;
     ctx.client.in_exec = true;
-    let worker = ctx.client.worker;
     let mut rs = RunState {
         srv,
         client: ctx.client as *mut Client,
@@ -544,9 +551,11 @@ fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
         wstats: ctx.ks.stats,
         resp3: false,
         read_only,
+        oom: false,
+        now_us: crate::server::now_us(),
     };
     {
-        let _running = RunningGuard::start(true, worker);
+        let _running = RunningGuard::start(true, &name, argv);
         st.engine
             .run_function(&callback, keys, args, &name, &mut rs, ctx.out);
     }
@@ -679,6 +688,11 @@ static LIBRARY_CODES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 /// Refreshes `LIBRARY_CODES` after a change to the libraries.
 fn sync_codes(st: &State) {
     *LIBRARY_CODES.lock() = st.libraries.iter().map(|l| l.code.clone()).collect();
+    LIBRARY_COUNT.store(st.libraries.len(), Ordering::Relaxed);
+    FUNCTION_COUNT.store(
+        st.libraries.iter().map(|l| l.funcs.len()).sum(),
+        Ordering::Relaxed,
+    );
 }
 
 /// The code of every loaded library, in load order (for RDB files).
@@ -960,27 +974,45 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn function_stats(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    let (libs, funcs) = STATE
-        .lock()
-        .as_ref()
-        .map(|st| {
-            (
-                st.libraries.len(),
-                st.libraries.iter().map(|l| l.funcs.len()).sum::<usize>(),
-            )
-        })
-        .unwrap_or((0, 0));
-    ctx.out.map(2);
-    ctx.out.bulk(b"running_script");
-    ctx.out.null();
-    ctx.out.bulk(b"engines");
-    ctx.out.map(1);
-    ctx.out.bulk(b"LUA");
-    ctx.out.map(2);
-    ctx.out.bulk(b"libraries_count");
-    ctx.out.int(libs as i64);
-    ctx.out.bulk(b"functions_count");
-    ctx.out.int(funcs as i64);
+    write_function_stats(ctx.out, false)
+}
+
+/// FUNCTION STATS's reply; `running` adds the running function (name, the
+/// command that called it, how long it has run).
+fn write_function_stats(out: &mut ReplyBuf, running: bool) {
+    let libs = LIBRARY_COUNT.load(Ordering::Relaxed);
+    let funcs = FUNCTION_COUNT.load(Ordering::Relaxed);
+    out.map(2);
+    out.bulk(b"running_script");
+    let info = if running {
+        RUNNING.lock().clone()
+    } else {
+        None
+    };
+    match info {
+        Some((name, cmd)) => {
+            let since = RUNNING_SINCE.load(Ordering::Acquire);
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(cmd.len());
+            for a in &cmd {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int((crate::server::now_ms() - since).max(0));
+        }
+        None => out.null(),
+    }
+    out.bulk(b"engines");
+    out.map(1);
+    out.bulk(b"LUA");
+    out.map(2);
+    out.bulk(b"libraries_count");
+    out.int(libs as i64);
+    out.bulk(b"functions_count");
+    out.int(funcs as i64);
 }
 
 fn function_kill(ctx: &mut Ctx, _argv: &[&[u8]]) {
