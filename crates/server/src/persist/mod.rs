@@ -22,6 +22,8 @@
 //!   image into any writer and a whole-dataset load (full resyncs).
 //! - [`after_flushall`], [`write_denied_error`] (MISCONF).
 //! - [`rdb`]: the format itself (value encoding, `DUMP` payloads, loader).
+//! - [`aof`]: the append-only file (start-up load with `appendonly yes`,
+//!   BGREWRITEAOF, `CONFIG SET appendonly`).
 
 pub mod aof;
 pub mod crc64;
@@ -80,7 +82,12 @@ pub fn register(t: &mut CommandTable) {
     t.add("dump", dump_cmd);
     t.add("restore", restore_cmd);
     t.add("restore-asking", restore_cmd);
+    t.add_lock("bgrewriteaof", bgrewriteaof_cmd as Handler, none);
     HOOKS.call_once(|| {
+        crate::info::register_fields("persistence", aof::rewrite::info_fields);
+        crate::cmd::server::CONFIG_SET_HOOKS
+            .lock()
+            .push(aof::rewrite::config_changed);
         crate::cmd::server::DEBUG_SUBCOMMANDS
             .lock()
             .push(("reload", debug_reload as Handler));
@@ -212,6 +219,9 @@ fn idle_to_clock(clock: u32, idle: u64) -> u32 {
 /// Every shard of every database, locked in ascending (db, shard) order.
 pub type AllShards = Vec<MutexGuard<'static, Shard>>;
 
+/// Locks every shard. When [`at_next_instant`] armed a hook on this
+/// thread, it runs once with every shard held (the AOF rewrite switches
+/// incremental files at the snapshot instant this way).
 pub fn lock_all(srv: &'static Server) -> AllShards {
     let mut v = Vec::with_capacity(srv.ks.ndbs() * srv.ks.nshards());
     for db in srv.ks.dbs.iter() {
@@ -219,7 +229,28 @@ pub fn lock_all(srv: &'static Server) -> AllShards {
             v.push(s.lock());
         }
     }
+    if let Some(f) = AT_INSTANT.with(|h| h.borrow_mut().take()) {
+        f();
+    }
     v
+}
+
+type InstantHook = Box<dyn FnOnce()>;
+
+thread_local! {
+    static AT_INSTANT: std::cell::RefCell<Option<InstantHook>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Arms `f` to run inside the next [`lock_all`] on this thread, while
+/// every shard is held.
+pub fn at_next_instant(f: InstantHook) {
+    AT_INSTANT.with(|h| *h.borrow_mut() = Some(f));
+}
+
+/// Disarms a hook [`at_next_instant`] armed that did not run.
+pub fn clear_next_instant() {
+    AT_INSTANT.with(|h| *h.borrow_mut() = None);
 }
 
 /// Receives the bytes of a file being written.
@@ -357,6 +388,15 @@ fn bgsave_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
+    if aof::rewrite::in_progress() {
+        if schedule {
+            STATE.bgsave_scheduled.store(true, Ordering::Release);
+            ctx.out.simple("Background saving scheduled");
+        } else {
+            ctx.out.error("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+        return;
+    }
     if STATE.bgsave_in_progress.load(Ordering::Acquire) {
         ctx.out.error("ERR Background save already in progress");
         return;
@@ -376,9 +416,23 @@ fn bgsave_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// SHUTDOWN: save when save points are configured (or SHUTDOWN SAVE),
-/// unless NOSAVE.
+/// BGREWRITEAOF.
+fn bgrewriteaof_cmd(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    match aof::rewrite::bgrewrite(ctx.srv) {
+        Ok(aof::rewrite::Started::Started) => ctx
+            .out
+            .simple("Background append only file rewriting started"),
+        Ok(aof::rewrite::Started::Scheduled) => ctx
+            .out
+            .simple("Background append only file rewriting scheduled"),
+        Err(e) => ctx.out.error(e),
+    }
+}
+
+/// SHUTDOWN: the AOF is flushed and fsynced; then save when save points
+/// are configured (or SHUTDOWN SAVE), unless NOSAVE.
 fn shutdown_hook(srv: &'static Server, nosave: bool) {
+    aof::rewrite::shutdown(srv);
     let forced = crate::startup::SHUTDOWN_SAVE.load(Ordering::Relaxed);
     if nosave || (!forced && srv.config.save_params().is_empty()) {
         return;
@@ -610,12 +664,26 @@ pub fn start(srv: &'static Server) -> bool {
     let path = rdb_path(srv);
     let t0 = std::time::Instant::now();
     // With `appendonly yes` Redis loads the AOF (whose base may be an RDB)
-    // instead of the RDB file; that is the AOF loader's job.
-    let read = if srv.config.appendonly() {
-        Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-    } else {
-        FileBytes::open(&path)
-    };
+    // instead of the RDB file.
+    if srv.config.appendonly() {
+        if !aof::load::start(srv) {
+            return false;
+        }
+        let _ = std::thread::Builder::new()
+            .name("spinel-save".into())
+            .spawn(move || snapshot::save_point_loop(srv));
+        return true;
+    }
+    // The manifest is read (and checked) even with the AOF off, so that
+    // turning it on later continues its sequence numbers.
+    match aof::load::read_manifest(&aof::load::Paths::of(srv)) {
+        Ok(am) => aof::rewrite::install_manifest(am),
+        Err(e) => {
+            log::warning(&e);
+            return false;
+        }
+    }
+    let read = FileBytes::open(&path);
     match read {
         Ok(bytes) => match load_bytes(srv, bytes.as_slice(), None) {
             Ok((s, libs)) => {

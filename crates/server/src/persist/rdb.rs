@@ -862,6 +862,8 @@ pub struct LoadSummary {
     pub version: Option<String>,
     pub ctime: Option<i64>,
     pub used_mem: Option<u64>,
+    /// Bytes the image took (an AOF tail may follow an RDB preamble).
+    pub end: usize,
 }
 
 /// Where loaded keys go: `(db, key, value, expire_ms)`; an `Err` stops the
@@ -1017,6 +1019,7 @@ pub fn load(
             }
         }
     }
+    sum.end = r.pos;
     Ok(sum)
 }
 
