@@ -7,10 +7,26 @@ between servers and the medians are reported, with Spinel/Redis ratios.
 Numbers from different runs are not comparable: this machine is noisy, so
 only the ratios inside one run mean anything.
 
+Sections: throughput, memory after loading, memory during BGSAVE under
+writes (peak RSS over the RSS before the save; for Redis the fork child's
+private pages are added), and, with --threads, multi-core scaling.
+
 Usage:
   bench/compare.py                 # full run
-  bench/compare.py --smoke         # a few thousand requests, proves it works
-  bench/compare.py --threads 1,2,4,8 --server-cpus 0-7 --client-cpus 8-15   # scaling
+  bench/compare.py --smoke         # tiny sizes, proves every section works
+  bench/compare.py --only bgsave   # just the BGSAVE memory table
+  bench/compare.py --only scaling --threads 1,2   # scaling only
+
+Multi-core scaling (--threads N,M,...): for each N, Spinel runs with
+`--threads N` and Redis with `--io-threads N --io-threads-do-reads yes`,
+each pinned to the first N cpus this process may use; redis-benchmark runs
+on the remaining cpus with `--threads <number of remaining cpus>` and
+max(--clients, 50*N) connections. Where N leaves no cpu for the load
+generator, server and client share all cpus and the row says SHARED. On a
+16-core machine, e.g.:
+  bench/compare.py --only scaling --threads 1,2,4,8 --requests 2000000
+(8 server cores, 8 client cores at N=8; restrict the cpus with
+`taskset -c 0-15 bench/compare.py ...`).
 """
 
 import argparse
@@ -23,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -149,14 +166,14 @@ def throughput(servers, args):
                 print(line)
 
 
-def load_strings(srv, n):
+def load_strings(srv, n, fmt="key:{}"):
     """Loads key:N -> 16-byte values through redis-cli --pipe."""
     value = "v" * 16
     batch = 200000
     for start in range(0, n, batch):
         buf = io.StringIO()
         for i in range(start, min(n, start + batch)):
-            k = f"key:{i}"
+            k = fmt.format(i)
             buf.write(f"*3\r\n$3\r\nSET\r\n${len(k)}\r\n{k}\r\n$16\r\n{value}\r\n")
         subprocess.run(["redis-cli", "-p", str(srv.port), "--pipe"], input=buf.getvalue().encode(),
                        capture_output=True, timeout=1800)
@@ -197,22 +214,196 @@ def memory(servers_spec, args, workdir):
         print(line + f"{r:>11.2f}x")
 
 
+class Resp:
+    """A minimal blocking RESP client on one connection (for polling INFO
+    every few milliseconds without starting redis-cli each time)."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.f = self.s.makefile("rb")
+
+    def cmd(self, *args):
+        args = [str(a) for a in args]
+        out = f"*{len(args)}\r\n" + "".join(f"${len(a)}\r\n{a}\r\n" for a in args)
+        self.s.sendall(out.encode())
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        t, rest = line[:1], line[1:-2]
+        if t in (b"+", b"-", b":"):
+            return rest.decode()
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self.f.read(n + 2)[:-2].decode(errors="replace")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RuntimeError(f"bad reply {line!r}")
+
+    def info(self, section):
+        out = {}
+        for line in (self.cmd("INFO", section) or "").splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                out[k] = v
+        return out
+
+    def close(self):
+        self.s.close()
+
+
+def proc_status_kb(pid, field="VmRSS"):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def child_pids(pid):
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    kids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return kids
+
+
+def private_kb(pid):
+    """Private_Clean + Private_Dirty (+ Private_Hugetlb) of a process: the
+    pages only it maps. For a fork child that is exactly the memory the
+    fork added (pages the parent has since written, copied on write)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith(("Private_Clean:", "Private_Dirty:", "Private_Hugetlb:")):
+                    total += int(line.split()[1])
+    except OSError:
+        pass
+    return total
+
+
+def memory_now_kb(pid):
+    """RSS of the server plus the private memory of its children (Redis's
+    fork child): the physical memory the save costs as a whole."""
+    return proc_status_kb(pid) + sum(private_kb(c) for c in child_pids(pid))
+
+
+def bgsave_mem(servers_spec, args, workdir):
+    n, nh = args.bgsave_keys, args.bgsave_hashes
+    print(f"\n== Memory during BGSAVE under writes: {n} strings (16 B) + {nh} hashes (10 fields); "
+          f"redis-benchmark SET -r {n} -c 50 -P 16 overwriting the same keys throughout; "
+          f"RSS sampled every {args.sample_ms} ms ==")
+    print("   counted: server VmRSS + Private_Clean/Private_Dirty of any child process "
+          "(Redis's fork child; Spinel has none)")
+    print(f"{'server':<10}{'before MB':>12}{'peak MB':>12}{'peak/before':>13}{'save s':>9}"
+          f"{'writes/s':>11}{'samples':>9}  status")
+    for name, argv in servers_spec:
+        if args.bgsave_servers and name not in args.bgsave_servers.split(","):
+            continue
+        s = Srv(name, argv, args.server_cpus, workdir)
+        writer = None
+        c = None
+        try:
+            load_strings(s, n, fmt="key:{:012d}")  # redis-benchmark's key names
+            load_hashes(s, nh)
+            c = Resp(s.port)
+            dbsize = int(c.cmd("DBSIZE"))
+            if dbsize != n + nh:
+                print(f"   warning: {name} holds {dbsize} keys after loading, expected {n + nh}")
+            writer = subprocess.Popen(
+                ["taskset", "-c", args.client_cpus, "redis-benchmark", "-h", "127.0.0.1",
+                 "-p", str(s.port), "-t", "set", "-r", str(n), "-n", str(2 * 10**9), "-c", "50",
+                 "-P", "16", "-d", "16", "-q"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(args.warm_s)
+            before = memory_now_kb(s.p.pid)
+            cmds0 = int(c.info("stats").get("total_commands_processed", "0"))
+            # Sampling runs on its own thread so a slow INFO reply (the
+            # server is busy with the writer) does not stretch the interval.
+            stop = threading.Event()
+            st = {"peak": before, "samples": 0}
+
+            def sampler():
+                while not stop.is_set():
+                    st["peak"] = max(st["peak"], memory_now_kb(s.p.pid))
+                    st["samples"] += 1
+                    stop.wait(args.sample_ms / 1000.0)
+
+            th = threading.Thread(target=sampler, daemon=True)
+            th.start()
+            t0 = time.time()
+            reply = c.cmd("BGSAVE")
+            while time.time() - t0 < 1800:
+                if c.info("persistence").get("rdb_bgsave_in_progress") == "0":
+                    break
+                time.sleep(0.02)
+            secs = time.time() - t0
+            stop.set()
+            th.join()
+            peak, samples = st["peak"], st["samples"]
+            cmds1 = int(c.info("stats").get("total_commands_processed", "0"))
+            status = c.info("persistence").get("rdb_last_bgsave_status", "?")
+            wps = (cmds1 - cmds0) / secs if secs > 0 else 0
+            print(f"{name:<10}{before / 1024:>12.1f}{peak / 1024:>12.1f}{peak / max(before, 1):>12.3f}x"
+                  f"{secs:>9.2f}{wps:>11.0f}{samples:>9}  {status} ({reply})")
+        finally:
+            if writer:
+                writer.terminate()
+                writer.wait()
+            if c:
+                c.close()
+            s.stop()
+
+
+def cpu_list():
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        return list(range(os.cpu_count() or 1))
+
+
 def scaling(args, workdir, spinel):
-    print("\n== Multi-core scaling (SET+GET, pipeline 1, medians) ==")
-    print(f"{'threads':>8}{'spinel SET':>14}{'spinel GET':>14}{'redis SET':>14}{'redis GET':>14}")
+    cpus = cpu_list()
+    print(f"\n== Multi-core scaling: SET+GET, 16 B values, pipeline {args.scaling_pipeline}, "
+          f"{args.rounds} rounds, medians; server pinned to the first N of cpus {cpus}, "
+          "redis-benchmark --threads on the rest ==")
+    print(f"{'threads':>8}{'server cpus':>13}{'client cpus':>13}{'spinel SET':>13}{'spinel GET':>13}"
+          f"{'redis SET':>13}{'redis GET':>13}  note")
     for t in args.threads:
+        if t < len(cpus):
+            srv_c, cli_c, note = cpus[:t], cpus[t:], ""
+        else:
+            srv_c, cli_c = cpus, cpus
+            note = "SHARED: server and load generator share all cpus"
+        srv_cpus = ",".join(map(str, srv_c))
+        cli_cpus = ",".join(map(str, cli_c))
+        cthreads = max(1, len(cli_c))
         row = []
         for name, argv in [("spinel", [spinel, "--threads", str(t)]),
-                           ("redis", ["redis-server", "--io-threads", str(t)])]:
-            s = Srv(name, argv, args.server_cpus, workdir)
+                           ("redis", ["redis-server", "--io-threads", str(t),
+                                      "--io-threads-do-reads", "yes"])]:
+            s = Srv(name, argv, srv_cpus, workdir)
             try:
-                rs = [bench(s.port, "SET,GET", args.requests, max(args.clients, 50 * t), 16, 1,
-                            args.keyspace, args.client_cpus, threads=max(1, t)) for _ in range(args.rounds)]
+                rs = [bench(s.port, "SET,GET", args.requests, max(args.clients, 50 * t), 16,
+                            args.scaling_pipeline, args.keyspace, cli_cpus, threads=cthreads)
+                      for _ in range(args.rounds)]
                 row.append(median([r.get("SET", {}).get("rps", 0) for r in rs]))
                 row.append(median([r.get("GET", {}).get("rps", 0) for r in rs]))
             finally:
                 s.stop()
-        print(f"{t:>8}" + "".join(f"{x:>14.0f}" for x in row))
+        print(f"{t:>8}{srv_cpus:>13}{cli_cpus:>13}" + "".join(f"{x:>13.0f}" for x in row)
+              + f"  {note}")
 
 
 def main():
@@ -231,6 +422,15 @@ def main():
     ap.add_argument("--mem-keys", default="1000000,10000000")
     ap.add_argument("--mem-hashes", type=int, default=100000)
     ap.add_argument("--threads", default="", help="comma list: run the scaling table")
+    ap.add_argument("--scaling-pipeline", type=int, default=1)
+    ap.add_argument("--bgsave-keys", type=int, default=2000000)
+    ap.add_argument("--bgsave-hashes", type=int, default=100000)
+    ap.add_argument("--bgsave-servers", default="", help="e.g. spinel (default: spinel,redis)")
+    ap.add_argument("--sample-ms", type=float, default=10.0)
+    ap.add_argument("--warm-s", type=float, default=1.0,
+                    help="seconds the writer runs before BGSAVE")
+    ap.add_argument("--only", default="",
+                    help="comma list of sections: throughput,memory,bgsave,scaling")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--no-valkey", action="store_true")
     args = ap.parse_args()
@@ -238,6 +438,7 @@ def main():
         args.rounds, args.requests, args.keyspace = 1, 2000, 1000
         args.sizes, args.pipelines = "16", "1,16"
         args.mem_keys, args.mem_hashes = "10000", 1000
+        args.bgsave_keys, args.bgsave_hashes, args.warm_s = 20000, 1000, 0.3
     args.sizes = [int(x) for x in str(args.sizes).split(",")]
     args.pipelines = [int(x) for x in str(args.pipelines).split(",")]
     args.mem_keys = [int(x) for x in str(args.mem_keys).split(",")]
@@ -255,16 +456,24 @@ def main():
     vk = None if args.no_valkey else find_valkey()
     if vk:
         spec.append(("valkey", [vk]))
+    only = set(x for x in args.only.split(",") if x)
+
+    def want(section):
+        return not only or section in only
+
     try:
-        servers = [Srv(n, a, args.server_cpus, workdir) for n, a in spec]
-        try:
-            throughput(servers, args)
-        finally:
-            for s in servers:
-                s.stop()
-        if not args.no_memory:
+        if want("throughput"):
+            servers = [Srv(n, a, args.server_cpus, workdir) for n, a in spec]
+            try:
+                throughput(servers, args)
+            finally:
+                for s in servers:
+                    s.stop()
+        if want("memory") and not args.no_memory:
             memory(spec[:2], args, workdir)
-        if args.threads:
+        if want("bgsave") and not args.no_memory:
+            bgsave_mem(spec[:2], args, workdir)
+        if args.threads and want("scaling"):
             scaling(args, workdir, args.spinel)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
