@@ -124,6 +124,9 @@ pub struct Client {
     pub watch_flag: Option<spinel_keyspace::WatchFlag>,
     /// Set by a blocking handler to park this client.
     pub block: Option<crate::hooks::Block>,
+    /// The last command looked up by name, with the exact name bytes (up
+    /// to 16) it was called with.
+    pub cmd_cache: Option<(&'static crate::dispatch::Command, [u8; 16], u8)>,
 }
 
 impl Client {
@@ -143,6 +146,7 @@ impl Client {
             in_exec: false,
             watch_flag: None,
             block: None,
+            cmd_cache: None,
         }
     }
 

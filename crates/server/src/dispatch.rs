@@ -306,16 +306,26 @@ pub fn lru_clock(now_ms: i64) -> u32 {
 }
 
 impl<'a> Access<'a> {
+    /// The key's hash: the one computed when its shard was locked when
+    /// `key` is one of the command's arguments, else computed now.
+    #[inline]
+    fn hash(&self, key: &[u8]) -> u64 {
+        match self.locks.known_hash(key) {
+            Some(h) => h,
+            None => self.ks.hash(key),
+        }
+    }
+
     #[inline]
     pub fn shard_of(&mut self, key: &[u8]) -> (&mut Shard, u64) {
-        let h = self.ks.hash(key);
+        let h = self.hash(key);
         let idx = self.ks.shard_of(h);
         (self.locks.shard(self.db, idx), h)
     }
 
     #[inline]
     pub fn shard_in(&mut self, db: usize, key: &[u8]) -> (&mut Shard, u64) {
-        let h = self.ks.hash(key);
+        let h = self.hash(key);
         let idx = self.ks.shard_of(h);
         (self.locks.shard(db, idx), h)
     }
@@ -569,7 +579,7 @@ fn execute_inner(
     wstats: &'static WorkerStats,
 ) -> Outcome {
     let table = &srv.commands;
-    let Some(mut cmd) = table.lookup(argv[0]) else {
+    let Some(mut cmd) = lookup_cached(srv, client, argv[0]) else {
         if client.multi.is_some() {
             client.multi_error = true;
         }
@@ -718,11 +728,37 @@ pub fn run_command(
         }
     };
     let outcome = invoke(srv, client, out, argv, cmd, handler, wstats, &mut locks);
-    // Keys this command made ready are served before anyone else can run.
-    crate::blocking::serve_held(srv, &mut locks);
-    crate::expire::drain_lazy_expired(srv, &mut locks);
+    locks.forget_hashes();
+    if locks.has_followups() {
+        // Keys this command made ready are served before anyone else can run.
+        crate::blocking::serve_held(srv, &mut locks);
+        crate::expire::drain_lazy_expired(srv, &mut locks);
+    }
     drop(locks);
     outcome
+}
+
+/// The command named by `name`: the connection's last lookup when the name
+/// is spelled the same way (pipelines repeat commands), else the table's
+/// case-insensitive lookup. The table does not change after start-up.
+#[inline]
+fn lookup_cached(
+    srv: &'static Server,
+    client: &mut Client,
+    name: &[u8],
+) -> Option<&'static Command> {
+    if let Some((c, buf, len)) = &client.cmd_cache {
+        if name.len() == *len as usize && buf.get(..name.len()) == Some(name) {
+            return Some(c);
+        }
+    }
+    let c = srv.commands.lookup(name)?;
+    let mut buf = [0u8; 16];
+    if let Some(dst) = buf.get_mut(..name.len()) {
+        dst.copy_from_slice(name);
+        client.cmd_cache = Some((c, buf, name.len() as u8));
+    }
+    Some(c)
 }
 
 /// The (db, shard) pairs a command touches, or None when it needs
@@ -760,6 +796,38 @@ pub fn acquire(
     Ok(match cmd.lock {
         LockKind::None => Locks::none(ks, &srv.thread_locks, client.worker),
         LockKind::Exclusive => Locks::exclusive(ks, &srv.thread_locks),
+        LockKind::Keys if cmd.flags & cflag::MOVABLEKEYS == 0 && cmd.first_key > 0 => {
+            // Fixed key positions: hash each key once, for both the shard
+            // choice and the lookups (see `Access::hash`).
+            let (tl, w, db) = (&srv.thread_locks, client.worker, client.db);
+            if cmd.last_key == cmd.first_key {
+                match argv.get(cmd.first_key as usize) {
+                    Some(k) => {
+                        let h = ks.hash(k);
+                        let mut l = Locks::one(ks, tl, w, db, ks.shard_of(h));
+                        l.remember_hash(k, h);
+                        l
+                    }
+                    None => Locks::none(ks, tl, w),
+                }
+            } else {
+                let pos = cmd.key_positions(argv)?;
+                let mut set = ShardSet::new();
+                let mut hashes: SmallVec<[(&[u8], u64); 4]> = SmallVec::new();
+                for k in pos.iter().filter_map(|&i| argv.get(i)) {
+                    let h = ks.hash(k);
+                    set.push((db as u32, ks.shard_of(h) as u32));
+                    if hashes.len() < hashes.inline_size() {
+                        hashes.push((k, h));
+                    }
+                }
+                let mut l = Locks::keys(ks, tl, w, set);
+                for (k, h) in hashes {
+                    l.remember_hash(k, h);
+                }
+                l
+            }
+        }
         _ => match lock_set(srv, client.db, cmd, argv)? {
             Some(shards) => Locks::keys(ks, &srv.thread_locks, client.worker, shards),
             None => Locks::exclusive(ks, &srv.thread_locks),
@@ -928,12 +996,13 @@ fn after_command(
 ) {
     let sh = &client.shared;
     sh.last_cmd.store(cmd.id + 1, Ordering::Relaxed);
-    sh.tot_cmds.fetch_add(1, Ordering::Relaxed);
+    // Only the owning connection counts its commands: no locked add needed.
+    sh.tot_cmds.store(
+        sh.tot_cmds.load(Ordering::Relaxed).wrapping_add(1),
+        Ordering::Relaxed,
+    );
     crate::monitor::feed(srv, client, argv, cmd);
-    let threshold = srv
-        .config
-        .get_i64("slowlog-log-slower-than")
-        .unwrap_or(10000);
+    let threshold = srv.config.slowlog_log_slower_than();
     if threshold >= 0 && us as i64 >= threshold && !cmd.has(cflag::SKIP_SLOWLOG) {
         let max = srv.config.slowlog_max_len().max(0) as usize;
         let name = String::from_utf8_lossy(&client.shared.name.lock()).into_owned();

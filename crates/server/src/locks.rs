@@ -22,6 +22,10 @@ pub struct Locks {
     ks: &'static Keyspace,
     guards: SmallVec<[(u32, u32, ShardGuard); 4]>,
     exclusive: bool,
+    /// Hashes of the command's first keys, computed when their shards were
+    /// picked, so lookups don't hash them again: (address, length, hash) of
+    /// argument slices that outlive these locks.
+    known: SmallVec<[(usize, usize, u64); 4]>,
     _thread: SmallVec<[MutexGuard<'static, ()>; 1]>,
 }
 
@@ -48,6 +52,7 @@ impl ThreadLocks {
 
 impl Locks {
     /// No keys: nothing locked besides the calling thread's lock.
+    #[inline]
     pub fn none(ks: &'static Keyspace, tl: &'static ThreadLocks, worker: usize) -> Locks {
         let mut t = SmallVec::new();
         if let Some(l) = tl.locks.get(worker) {
@@ -57,8 +62,57 @@ impl Locks {
             ks,
             guards: SmallVec::new(),
             exclusive: false,
+            known: SmallVec::new(),
             _thread: t,
         }
+    }
+
+    /// One shard (the common single-key command): no sorting needed.
+    #[inline]
+    pub fn one(
+        ks: &'static Keyspace,
+        tl: &'static ThreadLocks,
+        worker: usize,
+        db: usize,
+        shard: usize,
+    ) -> Locks {
+        let mut l = Locks::none(ks, tl, worker);
+        if let Some(m) = ks.dbs.get(db).and_then(|d| d.shards.get(shard)) {
+            l.guards.push((db as u32, shard as u32, m.lock()));
+        }
+        l
+    }
+
+    /// Records the hash of an argument key. The slice must stay alive and
+    /// unchanged until [`Locks::forget_hashes`] or the end of these locks.
+    #[inline]
+    pub fn remember_hash(&mut self, key: &[u8], h: u64) {
+        if self.known.len() < self.known.inline_size() {
+            self.known.push((key.as_ptr() as usize, key.len(), h));
+        }
+    }
+
+    /// The hash recorded for this very slice, if any.
+    #[inline]
+    pub fn known_hash(&self, key: &[u8]) -> Option<u64> {
+        let (p, n) = (key.as_ptr() as usize, key.len());
+        self.known
+            .iter()
+            .find(|&&(kp, kn, _)| kp == p && kn == n)
+            .map(|&(_, _, h)| h)
+    }
+
+    pub fn forget_hashes(&mut self) {
+        self.known.clear();
+    }
+
+    /// Whether a held shard has keys made ready for blocked clients or keys
+    /// found expired, which the end of the command must deal with.
+    #[inline]
+    pub fn has_followups(&self) -> bool {
+        self.guards
+            .iter()
+            .any(|(_, _, g)| !g.ready.is_empty() || !g.expired_log.is_empty())
     }
 
     /// Locks the given (db, shard) pairs in ascending order.
@@ -90,6 +144,7 @@ impl Locks {
             ks,
             guards: SmallVec::new(),
             exclusive: true,
+            known: SmallVec::new(),
             _thread: t,
         }
     }
