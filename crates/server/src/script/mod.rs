@@ -361,6 +361,7 @@ fn run_eval(ctx: &mut Ctx, argv: &[&[u8]], by_sha: bool, ro_cmd: bool) {
         oom: oom && !allow_oom,
         now_us: crate::server::now_us(),
     };
+    hold_key_shards(ctx, keys);
     {
         let _running = RunningGuard::start(false, &sha, argv);
         st.engine.run(&sha, keys, args, &mut rs, ctx.out);
@@ -460,6 +461,16 @@ fn script_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
 }
 
+/// Locks the shards of the declared keys up front (the others are locked
+/// when first used): the active-expiry cycle, which takes one shard at a
+/// time, then can't remove them while the script runs with its clock
+/// frozen at the start.
+fn hold_key_shards(ctx: &mut Ctx, keys: &[&[u8]]) {
+    for k in keys {
+        let _ = ctx.ks.shard_of(k);
+    }
+}
+
 /// Redis's `pre_command_oom_state`: `maxmemory` is set and used memory is
 /// over it with nothing more to evict (a script start checks it once).
 fn out_of_memory(srv: &'static Server) -> bool {
@@ -554,6 +565,7 @@ fn run_fcall(ctx: &mut Ctx, argv: &[&[u8]], ro_cmd: bool) {
         oom: false,
         now_us: crate::server::now_us(),
     };
+    hold_key_shards(ctx, keys);
     {
         let _running = RunningGuard::start(true, &name, argv);
         st.engine

@@ -28,6 +28,10 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Script jobs submitted and not yet finished.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// Requests waiting in `gate` for the script thread to go idle. While there
+/// are some, new scripts wait too instead of queuing behind the running one
+/// (so that a steady stream of scripts can't starve other commands).
+static WAITING: AtomicUsize = AtomicUsize::new(0);
 /// Signalled when a job ends or its script starts running (waiters then
 /// re-check the state and their deadline).
 pub(super) static CHANGED: Notify = Notify::const_new();
@@ -158,6 +162,7 @@ pub async fn gate(
     out: &mut ReplyBuf,
     argv: &[&[u8]],
 ) -> bool {
+    let mut waiting = None;
     loop {
         let changed = CHANGED.notified();
         tokio::pin!(changed);
@@ -165,19 +170,40 @@ pub async fn gate(
         if !busy() {
             return false;
         }
-        match verdict(srv, client, out, argv) {
+        match verdict(srv, client, out, argv, waiting.is_some()) {
             Verdict::Dispatch => return false,
             Verdict::Answered => return true,
-            Verdict::Wait(d) => match d {
-                Some(d) => {
-                    tokio::select! {
-                        _ = &mut changed => {}
-                        _ = tokio::time::sleep(d) => {}
-                    }
+            Verdict::Wait(d) => {
+                if waiting.is_none() {
+                    waiting = Some(Waiting::enter());
                 }
-                None => changed.await,
-            },
+                match d {
+                    Some(d) => {
+                        tokio::select! {
+                            _ = &mut changed => {}
+                            _ = tokio::time::sleep(d) => {}
+                        }
+                    }
+                    None => changed.await,
+                }
+            }
         }
+    }
+}
+
+/// Counts a request waiting in `gate` (see `WAITING`).
+struct Waiting;
+
+impl Waiting {
+    fn enter() -> Waiting {
+        WAITING.fetch_add(1, Ordering::AcqRel);
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -194,6 +220,7 @@ fn verdict(
     client: &mut Client,
     out: &mut ReplyBuf,
     argv: &[&[u8]],
+    already_waiting: bool,
 ) -> Verdict {
     let Some(&name) = argv.first() else {
         return Verdict::Dispatch;
@@ -208,6 +235,16 @@ fn verdict(
         return Verdict::Dispatch;
     }
     let since = RUNNING_SINCE.load(Ordering::Acquire);
+    let elapsed = crate::server::now_ms() - since;
+    let threshold = srv.config.busy_reply_threshold();
+    // Another script queues behind this one on the script thread, unless
+    // other requests are already waiting for their turn.
+    if (since == 0 || elapsed < threshold)
+        && WAITING.load(Ordering::Acquire) == usize::from(already_waiting)
+        && offloaded(client, argv)
+    {
+        return Verdict::Dispatch;
+    }
     if since == 0 {
         // The job hasn't reached its script yet (or is past it).
         return Verdict::Wait(Some(Duration::from_millis(50)));
@@ -216,8 +253,6 @@ fn verdict(
         kill_reply(out, cmd.name == "script|kill");
         return Verdict::Answered;
     }
-    let elapsed = crate::server::now_ms() - since;
-    let threshold = srv.config.busy_reply_threshold();
     if elapsed < threshold {
         return Verdict::Wait(Some(Duration::from_millis((threshold - elapsed) as u64)));
     }
