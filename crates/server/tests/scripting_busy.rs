@@ -306,3 +306,24 @@ fn scripts_over_maxmemory() {
     assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", "0"]), "+OK\r\n");
     assert_eq!(c.cmd(&["GET", "f"]), "$1\r\n2\r\n");
 }
+
+#[test]
+fn function_load_time_limit() {
+    let s = one_worker();
+    let mut c = s.conn();
+    let t = Instant::now();
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "#!lua name=x\nwhile true do end"]),
+        "-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n"
+    );
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        c.cmd(&[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=y\nredis.register_function('f', function() return 1 end)"
+        ]),
+        "$1\r\ny\r\n"
+    );
+    assert_eq!(c.cmd(&["FCALL", "f", "0"]), ":1\r\n");
+}

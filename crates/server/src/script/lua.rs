@@ -35,6 +35,12 @@ const HOOK_EVERY: u32 = 100_000;
 
 pub const ERR_KILLED: &str = "Script killed by user with SCRIPT KILL...";
 
+/// How long FUNCTION LOAD may run a library's code (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: i64 = 500;
+/// When the library code being loaded under FUNCTION LOAD's time limit
+/// started (unix ms; 0 = none).
+static LOAD_STARTED: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
 /// What a running script's native callbacks operate on: the calling client
 /// and the locks its command holds (set for the duration of one run).
 pub struct RunState {
@@ -619,6 +625,12 @@ impl Engine {
             HookTriggers::new().every_nth_instruction(HOOK_EVERY),
             move |_lua, _dbg| {
                 super::check_slow(srv);
+                let load = LOAD_STARTED.load(Ordering::Relaxed);
+                if load != 0 && crate::server::now_ms() - load > LOAD_TIMEOUT_MS {
+                    return Err(mlua::Error::RuntimeError(
+                        "FUNCTION LOAD timeout".to_string(),
+                    ));
+                }
                 if super::KILL.load(Ordering::Relaxed) {
                     return Err(mlua::Error::RuntimeError(ERR_KILLED.to_string()));
                 }
@@ -662,7 +674,7 @@ impl Engine {
 
     /// Runs a library's code (FUNCTION LOAD) and returns the functions it
     /// registered, or the error text.
-    pub fn load_library(&self, code: &[u8]) -> Result<Vec<Registered>, String> {
+    pub fn load_library(&self, code: &[u8], timeout: bool) -> Result<Vec<Registered>, String> {
         let chunk = self
             .lua
             .load(code)
@@ -679,7 +691,11 @@ impl Engine {
                 )
             })?;
         LOADING.with(|l| *l.borrow_mut() = Some(LoadCtx::default()));
+        if timeout {
+            LOAD_STARTED.store(crate::server::now_ms().max(1), Ordering::Relaxed);
+        }
         let res = self.run.call::<MultiValue>(chunk);
+        LOAD_STARTED.store(0, Ordering::Relaxed);
         let ctx = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
         let mut vals = match res {
             Ok(v) => v.into_iter(),

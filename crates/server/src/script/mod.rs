@@ -634,20 +634,20 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    match install_library(st, code, replace) {
+    match install_library(st, code, replace, true) {
         Ok(name) => ctx.out.bulk(name.as_bytes()),
         Err(e) => ctx.out.error(&e),
     }
 }
 
 /// Runs a library's code and builds it (not yet installed).
-fn build_library(st: &State, code: &[u8]) -> Result<Library, String> {
+fn build_library(st: &State, code: &[u8], timeout: bool) -> Result<Library, String> {
     let (name, sb_len) = library_name(code)?;
     let mut src = code.to_vec();
     for c in src.iter_mut().take(sb_len) {
         *c = b' ';
     }
-    let funcs = st.engine.load_library(&src)?;
+    let funcs = st.engine.load_library(&src, timeout)?;
     Ok(Library {
         name,
         code: code.to_vec(),
@@ -664,13 +664,20 @@ fn build_library(st: &State, code: &[u8]) -> Result<Library, String> {
 }
 
 /// FUNCTION LOAD: builds and installs a library; returns its name.
-fn install_library(st: &mut State, code: &[u8], replace: bool) -> Result<String, String> {
+/// `timeout`: FUNCTION LOAD stops code that runs past 500 ms (loading an
+/// RDB file or FUNCTION RESTORE doesn't).
+fn install_library(
+    st: &mut State,
+    code: &[u8],
+    replace: bool,
+    timeout: bool,
+) -> Result<String, String> {
     let (name, _) = library_name(code)?;
     let existing = st.libraries.iter().position(|l| l.name == name);
     if existing.is_some() && !replace {
         return Err(format!("ERR Library '{}' already exists", name));
     }
-    let lib = build_library(st, code)?;
+    let lib = build_library(st, code, timeout)?;
     for f in &lib.funcs {
         let clash = st
             .libraries
@@ -716,7 +723,7 @@ pub fn library_codes() -> Vec<Vec<u8>> {
 pub fn restore_library(srv: &'static Server, code: &[u8]) -> Result<String, String> {
     let mut g = STATE.lock();
     let st = state(srv, &mut g)?;
-    install_library(st, code, true)
+    install_library(st, code, true, false)
 }
 
 fn function_dump(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -794,7 +801,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let mut new_libs: Vec<Library> = Vec::new();
     for code in &codes {
-        let lib = match build_library(st, code) {
+        let lib = match build_library(st, code, false) {
             Ok(l) => l,
             Err(e) => {
                 ctx.out.error(&e);
