@@ -90,16 +90,6 @@ fn backlen_size(l: usize) -> usize {
     }
 }
 
-/// Length of the entry header Spinel's listpack writes (7-bit groups).
-fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
 /// `lpBytes` of a listpack holding these entries, as Redis would encode it.
 pub fn redis_lp_bytes(lp: &Listpack) -> usize {
     LP_OVERHEAD + lp.iter().map(redis_entry_size).sum::<usize>()
@@ -162,7 +152,7 @@ impl Node {
     }
 
     fn plain(e: &[u8]) -> Node {
-        let mut lp = Listpack::with_capacity(e.len() + 4);
+        let mut lp = Listpack::with_capacity(crate::listpack::entry_size(e.len()));
         lp.push_back(e);
         Node {
             lp,
@@ -296,7 +286,11 @@ impl Quicklist {
         };
         match target {
             Some(n) if n.allows_insert(fill, e.len()) => n.push(end, e),
-            _ => {
+            full => {
+                // The old end node is complete: release its growth room.
+                if let Some(old) = full {
+                    old.lp.shrink_to_fit();
+                }
                 let mut n = Node::packed();
                 n.push(end, e);
                 match end {
@@ -629,7 +623,7 @@ impl ListValue {
     pub fn with_room_for<'a, I: IntoIterator<Item = &'a [u8]>>(elems: I) -> Self {
         let bytes = elems
             .into_iter()
-            .map(|e| e.len() + varint_len(e.len()))
+            .map(|e| crate::listpack::entry_size(e.len()))
             .sum();
         ListValue::Pack(Listpack::with_capacity(bytes))
     }
@@ -730,11 +724,10 @@ impl ListValue {
     }
 
     /// Visits elements from the tail towards the head; `f` returns false to
-    /// stop. Each node is decoded once (listpacks only scan forwards).
+    /// stop (listpacks are read backwards through their back-lengths).
     pub fn for_each_rev(&self, mut f: impl FnMut(&[u8]) -> bool) {
         let mut visit = |lp: &Listpack| -> bool {
-            let items: Vec<&[u8]> = lp.iter().collect();
-            for e in items.into_iter().rev() {
+            for e in lp.iter().rev() {
                 if !f(e) {
                     return false;
                 }
