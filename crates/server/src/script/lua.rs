@@ -632,6 +632,7 @@ impl Engine {
                     ));
                 }
                 if super::KILL.load(Ordering::Relaxed) {
+                    super::log_kill();
                     return Err(mlua::Error::RuntimeError(ERR_KILLED.to_string()));
                 }
                 Ok(VmState::Continue)

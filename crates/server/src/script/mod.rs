@@ -43,6 +43,8 @@ static IS_FUNCTION: AtomicBool = AtomicBool::new(false);
 static RUNNING: Mutex<Option<(String, Vec<Vec<u8>>)>> = Mutex::new(None);
 /// The "slow script" warning was logged for the running script.
 static SLOW_LOGGED: AtomicBool = AtomicBool::new(false);
+/// The kill of the running script was logged.
+static KILL_LOGGED: AtomicBool = AtomicBool::new(false);
 /// SCRIPT KILL was requested for the running script.
 static KILL: AtomicBool = AtomicBool::new(false);
 /// The running script has called a write command (it can't be killed).
@@ -226,10 +228,18 @@ impl RunningGuard {
         KILL.store(false, Ordering::Relaxed);
         WROTE.store(false, Ordering::Relaxed);
         SLOW_LOGGED.store(false, Ordering::Relaxed);
+        KILL_LOGGED.store(false, Ordering::Relaxed);
         IS_FUNCTION.store(function, Ordering::Relaxed);
         RUNNING_SINCE.store(crate::server::now_ms().max(1), Ordering::Release);
         thread::CHANGED.notify_waiters();
         RunningGuard
+    }
+}
+
+/// Logs the kill of the running script (once).
+pub(crate) fn log_kill() {
+    if !KILL_LOGGED.swap(true, Ordering::Relaxed) {
+        crate::log::warning("Lua script killed by user with SCRIPT KILL.");
     }
 }
 
