@@ -660,6 +660,12 @@ fn execute_inner(
             reject_reply(srv, client, out, cmd, e);
             return Outcome::Done;
         }
+        // The same after a failed AOF write or fsync.
+        if let Some(e) = crate::persist::aof::writer::write_denied_error() {
+            reject(wstats, cmd);
+            reject_reply(srv, client, out, cmd, &e);
+            return Outcome::Done;
+        }
     }
     if client.multi.is_some()
         && !matches!(
@@ -867,6 +873,7 @@ pub fn invoke(
         },
         cmd,
     };
+    let frame = crate::propagate::enter();
     // A bug in one handler must not take the server (or other clients) down:
     // the client gets an error and the worker carries on.
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv)));
@@ -875,6 +882,12 @@ pub fn invoke(
         ctx.out.error("ERR internal error");
     }
     let dirty = ctx.ks.dirty;
+    // Propagation, with the locks still held: keys the command found expired
+    // first (their DELs), then the command (or what it was rewritten to).
+    if crate::propagate::enabled() {
+        crate::expire::drain_lazy_expired(srv, ctx.ks.locks);
+    }
+    crate::propagate::leave(frame, ctx.client.db, argv, dirty);
     let close = ctx.client.close_after_reply;
     srv.add_dirty(dirty);
     if close {

@@ -697,6 +697,14 @@ fn delete_victim(srv: &'static Server, pol: Policy, c: &Candidate, now: i64) -> 
         }
     };
     let lazy = std::mem::take(&mut sh.expired_log);
+    crate::propagate::expired(db, &lazy);
+    if removed.is_some() {
+        crate::propagate::deleted(
+            db,
+            &[SBytes::new(key)],
+            crate::propagate::lazy_flag("lazyfree-lazy-eviction"),
+        );
+    }
     drop(sh);
     crate::expire::expired(srv, db, &lazy);
     match removed {

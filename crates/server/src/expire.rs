@@ -24,6 +24,8 @@ pub fn drain_lazy_expired(srv: &Server, locks: &mut Locks) {
         }
     });
     for (db, keys) in found {
+        // Still under the command's locks: the DELs precede its own record.
+        crate::propagate::expired(db, &keys);
         expired(srv, db, &keys);
     }
 }
@@ -81,12 +83,16 @@ pub fn cron_loop(srv: &'static Server) {
                 if sh.expires.is_empty() {
                     // Also account keys lazily expired by lookups.
                     let lazy = std::mem::take(&mut sh.expired_log);
+                    crate::propagate::expired(db, &lazy);
                     drop(sh);
                     expired(srv, db, &lazy);
                     break;
                 }
                 let (sampled, keys) = sh.active_expire(now_ms(), KEYS_PER_LOOP);
                 let lazy = std::mem::take(&mut sh.expired_log);
+                // DELs go out before the shard is released (stream order).
+                crate::propagate::expired(db, &lazy);
+                crate::propagate::expired(db, &keys);
                 drop(sh);
                 expired(srv, db, &lazy);
                 let n = keys.len();

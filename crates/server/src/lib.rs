@@ -20,6 +20,7 @@ pub mod monitor;
 pub mod net;
 pub mod notify;
 pub mod persist;
+pub mod propagate;
 pub mod script;
 pub mod server;
 pub mod slowlog;

@@ -348,6 +348,7 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(v) => v,
     };
     let lim = limits(ctx);
+    let reply_start = ctx.out.buf.len();
     let res = with_hash_or_create(ctx, key, |h, out| {
         let cur = match h.get(field) {
             None => Ld::ZERO,
@@ -372,6 +373,13 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.ks.modified(key);
         ctx.ks.notify(notify::HASH, "hincrbyfloat", key);
         ctx.ks.add_dirty(1);
+        // Propagated as HSET key field <new value> (the reply's bulk).
+        if crate::propagate::enabled() {
+            let reply = ctx.out.buf.get(reply_start..).unwrap_or(&[]);
+            if let Some(v) = crate::propagate::bulks_in_reply(reply).into_iter().next() {
+                crate::propagate::rewrite(&[b"HSET", key, field, &v]);
+            }
+        }
     }
 }
 

@@ -91,6 +91,7 @@ fn visit<R>(ctx: &mut Ctx, db: usize, idx: usize, f: impl FnOnce(&mut Shard) -> 
     crate::persist::snapshot::touch(db, idx, &g);
     let r = f(&mut g);
     let expired = std::mem::take(&mut g.expired_log);
+    crate::propagate::expired(db, &expired);
     drop(g);
     crate::expire::expired(ctx.srv, db, &expired);
     Some(r)
@@ -123,6 +124,8 @@ fn with_pair<R>(
         let r = f(&mut ga, &mut gb);
         let ea = std::mem::take(&mut ga.expired_log);
         let eb = std::mem::take(&mut gb.expired_log);
+        crate::propagate::expired(a.0, &ea);
+        crate::propagate::expired(b.0, &eb);
         drop(ga);
         drop(gb);
         crate::expire::expired(ctx.srv, a.0, &ea);
@@ -680,6 +683,8 @@ fn flushdb(ctx: &mut Ctx, argv: &[&[u8]]) {
     let db = ctx.ks.db;
     let n = flush_db(ctx, db, lazy);
     ctx.ks.add_dirty(n as u64);
+    // Propagated even when the database was already empty.
+    crate::propagate::force();
     ctx.out.ok();
 }
 
@@ -693,6 +698,8 @@ fn flushall(ctx: &mut Ctx, argv: &[&[u8]]) {
         n += flush_db(ctx, db, lazy);
     }
     ctx.ks.add_dirty(n as u64);
+    // Propagated even when the dataset was already empty.
+    crate::propagate::force();
     // With save points configured, Redis saves the now empty dataset.
     crate::persist::after_flushall(ctx.srv);
     ctx.out.ok();
@@ -954,12 +961,24 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool) 
         ctx.ks.add_dirty(1);
         ctx.ks.notify(notify::GENERIC, "del", key);
         ctx.out.int(1);
+        let del = crate::propagate::del_name("lazyfree-lazy-expire");
+        crate::propagate::rewrite(&[del, key]);
         return;
     }
     ctx.ks.set_expire(key, when);
     ctx.out.int(1);
     ctx.ks.notify(notify::GENERIC, "expire", key);
     ctx.ks.add_dirty(1);
+    // Propagated as PEXPIREAT <abs ms>, options kept (as Redis).
+    if crate::propagate::enabled() && (relative || seconds) {
+        let ms = crate::propagate::ms_arg(when);
+        let mut v: SmallVec<[&[u8]; 8]> = SmallVec::new();
+        v.push(b"PEXPIREAT");
+        v.push(key);
+        v.push(&ms);
+        v.extend(argv.iter().skip(3).copied());
+        crate::propagate::rewrite(&v);
+    }
 }
 
 fn expire(ctx: &mut Ctx, argv: &[&[u8]]) {

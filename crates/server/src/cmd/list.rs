@@ -162,7 +162,30 @@ enum Shape {
 enum Popped {
     Missing,
     WrongType,
-    Done,
+    /// Popped this many elements.
+    Done(usize),
+}
+
+/// How a pop is propagated (Redis 7.2): BLPOP/BRPOP as `[LR]POP key`,
+/// LMPOP/BLMPOP as `[LR]POP key <popped>`; plain LPOP/RPOP as themselves.
+fn pop_effect(key: &[u8], end: End, n: usize, shape: Shape) -> Option<Vec<Vec<u8>>> {
+    let name: &[u8] = match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    };
+    match shape {
+        Shape::Bulk | Shape::Array => None,
+        Shape::KeyBulk => Some(vec![name.to_vec(), key.to_vec()]),
+        Shape::KeyArray => Some(vec![
+            name.to_vec(),
+            key.to_vec(),
+            n.to_string().into_bytes(),
+        ]),
+    }
+}
+
+fn as_slices(v: &[Vec<u8>]) -> smallvec::SmallVec<[&[u8]; 4]> {
+    v.iter().map(|a| a.as_slice()).collect()
 }
 
 /// Pops up to `count` elements from one end and writes the reply.
@@ -226,7 +249,7 @@ fn pop_reply(
         }
     };
     elements_removed(ks, key, end, n, fill);
-    Popped::Done
+    Popped::Done(n)
 }
 
 /// LMOVE's body (also run when a blocked BLMOVE is served): pops from `src`,
@@ -440,7 +463,12 @@ fn lmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
                 ctx.out.error(WRONGTYPE);
                 return;
             }
-            Popped::Done => return,
+            Popped::Done(n) => {
+                if let Some(v) = pop_effect(k, req.end, n, Shape::KeyArray) {
+                    crate::propagate::rewrite(&as_slices(&v));
+                }
+                return;
+            }
         }
     }
     ctx.out.null_array();
@@ -941,7 +969,11 @@ impl Op for PopWaiter {
     fn serve(&self, ks: &mut dyn KeyStore, key: &[u8], out: &mut ReplyBuf) -> Served {
         let fill = current_fill();
         match pop_reply(ks, key, self.end, self.count, self.shape, fill, out) {
-            Popped::Done => {}
+            Popped::Done(n) => {
+                if let Some(v) = pop_effect(key, self.end, n, self.shape) {
+                    crate::propagate::served(ks.db(), &as_slices(&v));
+                }
+            }
             Popped::WrongType => out.error(WRONGTYPE),
             Popped::Missing => out.null_array(),
         }
@@ -954,6 +986,31 @@ struct MoveWaiter {
     dst: SBytes,
     from: End,
     to: End,
+    /// What serving it propagates: `LMOVE src dst <from> <to>` with the
+    /// client's own direction arguments, or `RPOPLPUSH src dst`.
+    effect: Vec<Vec<u8>>,
+}
+
+/// The propagated form of a BLMOVE / BRPOPLPUSH (`dirs`: BLMOVE's
+/// direction arguments as given).
+fn move_effect(src: &[u8], dst: &[u8], dirs: Option<(&[u8], &[u8])>) -> Vec<Vec<u8>> {
+    match dirs {
+        Some((f, t)) => vec![
+            b"LMOVE".to_vec(),
+            src.to_vec(),
+            dst.to_vec(),
+            f.to_vec(),
+            t.to_vec(),
+        ],
+        None => vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()],
+    }
+}
+
+/// Whether a move reply written from `start` carries an element (the move
+/// happened).
+fn moved(out: &ReplyBuf, start: usize) -> bool {
+    let b = out.buf.get(start..).unwrap_or(&[]);
+    b.first() == Some(&b'$') && b.get(1) != Some(&b'-')
 }
 
 impl Op for MoveWaiter {
@@ -963,7 +1020,12 @@ impl Op for MoveWaiter {
 
     fn serve(&self, ks: &mut dyn KeyStore, key: &[u8], out: &mut ReplyBuf) -> Served {
         let fill = current_fill();
-        move_reply(ks, key, &self.dst, self.from, self.to, fill, out)
+        let start = out.buf.len();
+        let r = move_reply(ks, key, &self.dst, self.from, self.to, fill, out);
+        if matches!(r, Served::Done) && moved(out, start) {
+            crate::propagate::served(ks.db(), &as_slices(&self.effect));
+        }
+        r
     }
 }
 
@@ -1007,7 +1069,12 @@ fn block_pop(
                 ctx.out.error(WRONGTYPE);
                 return;
             }
-            Popped::Done => return,
+            Popped::Done(n) => {
+                if let Some(v) = pop_effect(k, end, n, shape) {
+                    crate::propagate::rewrite(&as_slices(&v));
+                }
+                return;
+            }
         }
     }
     if !blocking::may_block(ctx) {
@@ -1048,7 +1115,15 @@ fn blmove(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    block_move(ctx, argv[1], argv[2], from, to, deadline);
+    block_move(
+        ctx,
+        argv[1],
+        argv[2],
+        from,
+        to,
+        deadline,
+        Some((argv[3], argv[4])),
+    );
 }
 
 fn brpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -1059,17 +1134,29 @@ fn brpoplpush(ctx: &mut Ctx, argv: &[&[u8]]) {
             return;
         }
     };
-    block_move(ctx, argv[1], argv[2], End::Tail, End::Head, deadline);
+    block_move(ctx, argv[1], argv[2], End::Tail, End::Head, deadline, None);
 }
 
-fn block_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, deadline: Option<i64>) {
+fn block_move(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+    deadline: Option<i64>,
+    dirs: Option<(&[u8], &[u8])>,
+) {
     match list_write(&mut ctx.ks, src) {
         Err(()) => {
             ctx.out.error(WRONGTYPE);
             return;
         }
         Ok(Some(_)) => {
+            let start = ctx.out.buf.len();
             do_move(ctx, src, dst, from, to);
+            if moved(ctx.out, start) {
+                crate::propagate::rewrite(&as_slices(&move_effect(src, dst, dirs)));
+            }
             return;
         }
         Ok(None) => {}
@@ -1085,6 +1172,7 @@ fn block_move(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, deadlin
             dst: SBytes::new(dst),
             from,
             to,
+            effect: move_effect(src, dst, dirs),
         }),
         deadline,
     );

@@ -200,6 +200,9 @@ pub fn exec(
     }
     out.array(queue.len());
     client.in_exec = true;
+    // The transaction is one execution unit: its effects are propagated
+    // together (wrapped in MULTI/EXEC when more than one).
+    crate::propagate::unit_begin();
     let mut outcome = Outcome::Done;
     for q in &queue {
         let argv: SmallVec<[&[u8]; 8]> = q.iter().map(|a| a.as_slice()).collect();
@@ -225,6 +228,7 @@ pub fn exec(
         client.block = None;
     }
     client.in_exec = false;
+    crate::propagate::unit_end();
     crate::blocking::serve_held(srv, &mut locks);
     crate::expire::drain_lazy_expired(srv, &mut locks);
     drop(locks);

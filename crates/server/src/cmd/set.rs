@@ -336,7 +336,11 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     ctx.ks.notify(notify::SET, "spop", key);
     match ele {
-        Some(e) => ctx.out.bulk(&e),
+        Some(e) => {
+            ctx.out.bulk(&e);
+            // Propagated as SREM key member.
+            crate::propagate::rewrite(&[b"SREM", key, &e]);
+        }
         None => ctx.out.null(),
     }
     if emptied {
@@ -379,8 +383,12 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     ctx.ks.notify(notify::SET, "spop", key);
+    let reply_start = ctx.out.buf.len();
     ctx.ks.add_dirty(count.min(size) as u64);
     // CASE 1: everything goes; the reply is the set as SUNION would build it.
+        // Propagated as the deletion of the whole set.
+        let del = crate::propagate::del_name("lazyfree-lazy-server-del");
+        crate::propagate::rewrite(&[del, key]);
     if count >= size {
         if let Found::Set(s) = write(&mut ctx.ks, key) {
             let mut all = SetValue::new_intset();
@@ -458,6 +466,21 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         if let Some(ns) = newset {
             *s = ns;
+        }
+    }
+    // Propagated as SREMs of the popped members, 1024 per command (as
+    // Redis), read back from the reply just written.
+    if crate::propagate::enabled() {
+        let popped =
+            crate::propagate::bulks_in_reply(ctx.out.buf.get(reply_start..).unwrap_or(&[]));
+        crate::propagate::prevent();
+        let db = ctx.ks.db;
+        for chunk in popped.chunks(1024) {
+            let mut v: Vec<&[u8]> = Vec::with_capacity(chunk.len() + 2);
+            v.push(b"SREM");
+            v.push(key);
+            v.extend(chunk.iter().map(|m| m.as_slice()));
+            crate::propagate::also(db, &v);
         }
     }
     ctx.ks.modified(key);

@@ -275,6 +275,11 @@ fn set_generic(
     if let Some(t) = at {
         ctx.ks.set_expire(key, t);
         ctx.ks.notify(notify::GENERIC, "expire", key);
+        // Propagated as SET key value PXAT <ms> unless given as PXAT.
+        if flags & flag::PXAT == 0 && crate::propagate::enabled() {
+            let ms = crate::propagate::ms_arg(t);
+            crate::propagate::rewrite(&[b"SET", key, val, b"PXAT", &ms]);
+        }
     }
     if flags & flag::GET == 0 {
         match reply {
@@ -371,16 +376,23 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.ks.delete(key);
             ctx.ks.notify(notify::GENERIC, "del", key);
             ctx.ks.add_dirty(1);
+            let del = crate::propagate::del_name("lazyfree-lazy-expire");
+            crate::propagate::rewrite(&[del, key]);
         }
         Some(Ok(t)) => {
             ctx.ks.set_expire(key, t);
             ctx.ks.notify(notify::GENERIC, "expire", key);
             ctx.ks.add_dirty(1);
+            if crate::propagate::enabled() {
+                let ms = crate::propagate::ms_arg(t);
+                crate::propagate::rewrite(&[b"PEXPIREAT", key, &ms]);
+            }
         }
         _ => {
             if flags & flag::PERSIST != 0 && ctx.ks.persist(key) {
                 ctx.ks.notify(notify::GENERIC, "persist", key);
                 ctx.ks.add_dirty(1);
+                crate::propagate::rewrite(&[b"PERSIST", key]);
             }
         }
     }
@@ -405,6 +417,7 @@ fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
     if found && ctx.ks.delete(key) {
         ctx.ks.notify(notify::GENERIC, "del", key);
         ctx.ks.add_dirty(1);
+        crate::propagate::rewrite(&[b"DEL", key]);
     }
 }
 
@@ -765,6 +778,8 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let text = sum.to_human_string();
     ctx.out.bulk(&text);
+    // Propagated as SET key value KEEPTTL (no float rounding on replay).
+    crate::propagate::rewrite(&[b"SET", key, &text, b"KEEPTTL"]);
     ctx.ks.set_keepttl(key, Value::Str(SBytes::from_vec(text)));
     ctx.ks.notify(notify::STRING, "incrbyfloat", key);
     ctx.ks.add_dirty(1);

@@ -1091,7 +1091,33 @@ struct PopShape {
 enum Popped {
     Missing,
     WrongType,
-    Done,
+    /// Popped this many elements.
+    Done(usize),
+}
+
+/// How a pop is propagated (Redis 7.2): BZPOPMIN/BZPOPMAX as
+/// `ZPOPMIN|ZPOPMAX key`, ZMPOP/BZMPOP as `ZPOPMIN|ZPOPMAX key <popped>`;
+/// plain ZPOPMIN/ZPOPMAX as themselves (`None`).
+fn pop_effect(
+    key: &[u8],
+    max: bool,
+    count: i64,
+    n: usize,
+    shape: PopShape,
+) -> Option<Vec<Vec<u8>>> {
+    if !shape.emitkey || n == 0 {
+        return None;
+    }
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut v = vec![name.to_vec(), key.to_vec()];
+    if count >= 0 {
+        v.push(n.to_string().into_bytes());
+    }
+    Some(v)
+}
+
+fn as_slices(v: &[Vec<u8>]) -> smallvec::SmallVec<[&[u8]; 4]> {
+    v.iter().map(|a| a.as_slice()).collect()
 }
 
 /// Pops up to `count` (-1: a single element, plain form) from `key`,
@@ -1115,7 +1141,7 @@ fn pop_key(
         };
         if count == 0 {
             out.array(0);
-            return Popped::Done;
+            return Popped::Done(0);
         }
         let n = if count < 0 {
             1
@@ -1161,7 +1187,7 @@ fn pop_key(
         ks.notify(notify::GENERIC, "del", key);
     }
     ks.modified(key);
-    Popped::Done
+    Popped::Done(n)
 }
 
 fn zpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -1194,7 +1220,7 @@ fn zpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
     match pop_key(&mut ctx.ks, argv[1], max, count, shape, ctx.out) {
         Popped::Missing => ctx.out.array(0),
         Popped::WrongType => ctx.out.error(WRONGTYPE),
-        Popped::Done => {}
+        Popped::Done(_) => {}
     }
 }
 
@@ -1266,7 +1292,11 @@ fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
         match pop_key(&mut ctx.ks, k, a.max, a.count, KEYED_NESTED, ctx.out) {
             Popped::Missing => continue,
             Popped::WrongType => ctx.out.error(WRONGTYPE),
-            Popped::Done => {}
+            Popped::Done(n) => {
+                if let Some(v) = pop_effect(k, a.max, a.count, n, KEYED_NESTED) {
+                    crate::propagate::rewrite(&as_slices(&v));
+                }
+            }
         }
         return;
     }
@@ -1287,7 +1317,11 @@ impl Op for ZPopWaiter {
 
     fn serve(&self, ks: &mut dyn KeyStore, key: &[u8], out: &mut ReplyBuf) -> Served {
         match pop_key(ks, key, self.max, self.count, self.shape, out) {
-            Popped::Done => {}
+            Popped::Done(n) => {
+                if let Some(v) = pop_effect(key, self.max, self.count, n, self.shape) {
+                    crate::propagate::served(ks.db(), &as_slices(&v));
+                }
+            }
             Popped::WrongType => out.error(WRONGTYPE),
             Popped::Missing => out.null_array(),
         }
@@ -1353,7 +1387,11 @@ fn block_pop(
         match pop_key(&mut ctx.ks, k, max, count, shape, ctx.out) {
             Popped::Missing => continue,
             Popped::WrongType => ctx.out.error(WRONGTYPE),
-            Popped::Done => {}
+            Popped::Done(n) => {
+                if let Some(v) = pop_effect(k, max, count, n, shape) {
+                    crate::propagate::rewrite(&as_slices(&v));
+                }
+            }
         }
         return;
     }

@@ -873,12 +873,24 @@ fn restore_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
         if deleted {
             ctx.ks.notify(notify::GENERIC, "del", key);
             ctx.ks.add_dirty(1);
+            let del = crate::propagate::del_name("lazyfree-lazy-server-del");
+            crate::propagate::rewrite(&[del, key]);
         }
         return ctx.out.ok();
     }
     ctx.ks.set(key, value);
     if ttl > 0 {
         ctx.ks.set_expire(key, ttl);
+        // A relative TTL is propagated as an absolute one (ABSTTL).
+        if !absttl && crate::propagate::enabled() {
+            let ms = crate::propagate::ms_arg(ttl);
+            let mut v: Vec<&[u8]> = argv.to_vec();
+            if let Some(t) = v.get_mut(2) {
+                *t = &ms;
+            }
+            v.push(b"ABSTTL");
+            crate::propagate::rewrite(&v);
+        }
     }
     // objectSetLRUOrLFU: FREQ applies under an LFU policy, IDLETIME otherwise.
     let lfu = ctx.srv.config.maxmemory_policy().ends_with("-lfu");
