@@ -39,6 +39,16 @@ fn busy_on_the_same_worker_and_script_kill() {
     );
     assert_eq!(other.cmd(&["FUNCTION", "STATS"]), BUSY_EVAL);
     assert_eq!(other.cmd(&["SHUTDOWN"]), BUSY_EVAL);
+    assert_eq!(other.cmd(&["SHUTDOWN", "NOW"]), BUSY_EVAL);
+    assert_eq!(
+        other.cmd(&["SHUTDOWN", "NOSAVE", "SAVE"]),
+        "-ERR syntax error\r\n"
+    );
+    assert_eq!(other.cmd(&["SHUTDOWN", "FOO"]), "-ERR syntax error\r\n");
+    assert_eq!(
+        other.cmd(&["SHUTDOWN", "ABORT"]),
+        "-ERR No shutdown in progress.\r\n"
+    );
     assert_eq!(other.cmd(&["FUNCTION", "KILL"]), BUSY_EVAL);
     // A transaction opened while busy is discarded at EXEC.
     assert_eq!(other.cmd(&["MULTI"]), "+OK\r\n");

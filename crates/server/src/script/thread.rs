@@ -135,6 +135,9 @@ pub async fn execute(
     }
     match rx.await {
         Ok((c, o, outcome)) => {
+            // The script thread appended its records: the reply waits for
+            // them (appendfsync always) like this worker's own.
+            crate::persist::aof::writer::note_all();
             *client = c;
             *out = o;
             outcome
@@ -258,11 +261,25 @@ fn verdict(
     }
     match cmd.name {
         "shutdown" => {
-            if argv
-                .iter()
-                .skip(1)
-                .any(|a| a.eq_ignore_ascii_case(b"nosave"))
-            {
+            let (mut nosave, mut save, mut abort, mut flags) = (false, false, false, false);
+            for a in argv.iter().skip(1) {
+                let a = a.to_ascii_lowercase();
+                match a.as_slice() {
+                    b"nosave" => (nosave, flags) = (true, true),
+                    b"save" => (save, flags) = (true, true),
+                    b"now" | b"force" => flags = true,
+                    b"abort" => abort = true,
+                    _ => {
+                        out.error(dispatch::ERR_SYNTAX);
+                        return Verdict::Answered;
+                    }
+                }
+            }
+            if (abort && flags) || (nosave && save) {
+                out.error(dispatch::ERR_SYNTAX);
+            } else if abort {
+                out.error("ERR No shutdown in progress.");
+            } else if nosave {
                 // The main thread shuts down the normal way (without the
                 // final save); this client gets no reply, as in Redis.
                 crate::startup::request_shutdown(srv, true, false);
