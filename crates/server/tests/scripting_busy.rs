@@ -50,6 +50,15 @@ fn busy_on_the_same_worker_and_script_kill() {
         "-ERR No shutdown in progress.\r\n"
     );
     assert_eq!(other.cmd(&["FUNCTION", "KILL"]), BUSY_EVAL);
+    // Connection set-up is served.
+    assert_eq!(
+        other.cmd(&["AUTH", "nopass"]),
+        "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+    );
+    assert!(other
+        .cmd(&["HELLO", "3"])
+        .starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"));
+    assert_eq!(other.cmd(&["HELLO", "2"]).get(..4), Some("*14\r"));
     // A transaction opened while busy is discarded at EXEC.
     assert_eq!(other.cmd(&["MULTI"]), "+OK\r\n");
     assert_eq!(other.cmd(&["INCR", "x"]), BUSY_EVAL);

@@ -336,11 +336,14 @@ fn verdict(
             }
             Verdict::Answered
         }
-        // Allowed while busy in Redis; here they run once the script ends
-        // (they need this worker's lock, which the script holds).
-        "watch" | "unwatch" | "auth" | "hello" | "quit" | "reset" | "replconf" => {
-            Verdict::Wait(None)
+        // Connection set-up touches no keyspace state: served now.
+        "hello" | "auth" => {
+            run_without_locks(srv, client, out, argv, cmd);
+            Verdict::Answered
         }
+        // Allowed while busy in Redis; here they run once the script ends
+        // (they need shard locks the script may hold, or end the connection).
+        "watch" | "unwatch" | "quit" | "reset" | "replconf" => Verdict::Wait(None),
         _ => {
             let _ = name;
             if client.multi.is_some() {
@@ -350,6 +353,24 @@ fn verdict(
             Verdict::Answered
         }
     }
+}
+
+/// Runs a command that touches no keyspace state without taking this
+/// worker's lock (the script holds it).
+fn run_without_locks(
+    srv: &'static Server,
+    client: &mut Client,
+    out: &mut ReplyBuf,
+    argv: &[&[u8]],
+    cmd: &'static dispatch::Command,
+) {
+    let Some(handler) = cmd.handler else {
+        return;
+    };
+    let wstats = srv.stats.worker(client.worker);
+    // A worker index past the thread locks takes none of them.
+    let mut locks = crate::locks::Locks::none(&srv.ks, &srv.thread_locks, usize::MAX);
+    let _ = dispatch::invoke(srv, client, out, argv, cmd, handler, wstats, &mut locks);
 }
 
 /// Drops the client's WATCHes after the running script (unwatching takes
