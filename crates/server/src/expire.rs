@@ -25,7 +25,7 @@ pub fn drain_lazy_expired(srv: &Server, locks: &mut Locks) {
     });
     for (db, keys) in found {
         // Still under the command's locks: the DELs precede its own record.
-        crate::propagate::expired(db, &keys);
+        crate::propagate::expired_in_unit(db, &keys);
         expired(srv, db, &keys);
     }
 }

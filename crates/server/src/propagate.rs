@@ -8,8 +8,10 @@
 //! - An execution unit (a command, a transaction, a script) collects its
 //!   records and emits them together when it ends; a unit with more than one
 //!   record is wrapped in `MULTI` ... `EXEC`, as Redis 7.2 does.
-//! - Deletions the server makes on its own (lazy and active expiry,
-//!   eviction) are emitted at once as `DEL` / `UNLINK` ([`deleted`]).
+//! - Deletions the server makes on its own (active expiry, eviction, keys
+//!   found expired while walking the keyspace) are emitted at once as
+//!   `DEL` / `UNLINK` ([`deleted`]); keys a command finds expired join its
+//!   unit ([`expired_in_unit`]).
 //!
 //! Everything is emitted while the command still holds its shard locks, so
 //! the stream's order is the order of effects on every key (DESIGN §2).
@@ -198,6 +200,30 @@ pub fn expired(db: usize, keys: &[SBytes]) {
         return;
     }
     deleted(db, keys, lazy_flag("lazyfree-lazy-expire"));
+}
+
+/// Keys a command found expired (lazy expiry): their DELs join the running
+/// unit, before the command's own record, as Redis's `propagateDeletion`
+/// during a command (a write on an expired key becomes MULTI, DEL, the
+/// write, EXEC). Outside any unit they are emitted at once.
+pub fn expired_in_unit(db: usize, keys: &[SBytes]) {
+    if keys.is_empty() || !enabled() {
+        return;
+    }
+    let name: &[u8] = if lazy_flag("lazyfree-lazy-expire") {
+        b"UNLINK"
+    } else {
+        b"DEL"
+    };
+    P.with(|p| {
+        let mut p = p.borrow_mut();
+        for k in keys {
+            push(&mut p, db, &[name, k.as_slice()]);
+        }
+        if p.depth == 0 {
+            emit(&mut p);
+        }
+    })
 }
 
 /// Whether a lazyfree option is on (DEL vs UNLINK in rewritten forms).

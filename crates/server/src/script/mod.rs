@@ -645,7 +645,11 @@ fn function_load(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     };
     match install_library(st, code, replace, true) {
-        Ok(name) => ctx.out.bulk(name.as_bytes()),
+        Ok(name) => {
+            // Redis's server.dirty++: saved and propagated.
+            ctx.ks.add_dirty(1);
+            ctx.out.bulk(name.as_bytes())
+        }
         Err(e) => ctx.out.error(&e),
     }
 }
@@ -838,6 +842,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     if policy == Policy::Flush {
         st.libraries = new_libs;
         sync_codes(st);
+        ctx.ks.add_dirty(1);
         ctx.out.ok();
         return;
     }
@@ -875,6 +880,7 @@ fn function_restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     }
     sync_codes(st);
+    ctx.ks.add_dirty(1);
     ctx.out.ok();
 }
 
@@ -979,7 +985,10 @@ fn function_delete(ctx: &mut Ctx, argv: &[&[u8]]) {
         Some(lib)
     });
     match removed {
-        Some(_) => ctx.out.ok(),
+        Some(_) => {
+            ctx.ks.add_dirty(1);
+            ctx.out.ok()
+        }
         None => ctx.out.error("ERR Library not found"),
     }
 }
@@ -999,6 +1008,7 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
         st.libraries.clear();
         sync_codes(st);
     }
+    ctx.ks.add_dirty(1);
     ctx.out.ok();
 }
 
