@@ -134,6 +134,33 @@ fn parse_len(s: &[u8]) -> Option<i64> {
     }
 }
 
+/// Fast path for a length line starting at `from`: 1 to 18 digits (no
+/// sign, no leading zero) then `\r` and at least one more byte. Returns the
+/// value and the position of the `\r`; None sends the caller to the general
+/// path (`find_cr` + `parse_len`), which gives the same result for these
+/// inputs and handles everything else.
+#[inline]
+fn quick_len(buf: &[u8], from: usize) -> Option<(i64, usize)> {
+    let s = buf.get(from..)?;
+    let mut v: i64 = 0;
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b'\r' {
+            break;
+        }
+        if !c.is_ascii_digit() || i >= 18 {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as i64;
+        i += 1;
+    }
+    let cr = from + i;
+    if i == 0 || (i > 1 && s.first() == Some(&b'0')) || cr + 1 >= buf.len() {
+        return None;
+    }
+    Some((v, cr))
+}
+
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
     buf.get(from..)?
         .iter()
@@ -169,22 +196,30 @@ impl Parser {
                 return parse_inline(buf, argv);
             }
             // Multibulk count line.
-            let cr = match find_cr(buf, 0) {
-                Some(p) => p,
+            let (n, cr) = match quick_len(buf, 1) {
+                Some(q) => q,
                 None => {
-                    if buf.len() > PROTO_INLINE_MAX_SIZE {
-                        return Err(ProtoError("too big mbulk count string"));
+                    let cr = match find_cr(buf, 0) {
+                        Some(p) => p,
+                        None => {
+                            if buf.len() > PROTO_INLINE_MAX_SIZE {
+                                return Err(ProtoError("too big mbulk count string"));
+                            }
+                            return Ok(Parsed::Incomplete);
+                        }
+                    };
+                    if cr + 1 >= buf.len() {
+                        return Ok(Parsed::Incomplete);
                     }
-                    return Ok(Parsed::Incomplete);
+                    match parse_len(&buf[1..cr]) {
+                        Some(n) => (n, cr),
+                        None => return Err(ProtoError("invalid multibulk length")),
+                    }
                 }
             };
-            if cr + 1 >= buf.len() {
-                return Ok(Parsed::Incomplete);
+            if n > i32::MAX as i64 {
+                return Err(ProtoError("invalid multibulk length"));
             }
-            let n = match parse_len(&buf[1..cr]) {
-                Some(n) if n <= i32::MAX as i64 => n,
-                _ => return Err(ProtoError("invalid multibulk length")),
-            };
             if limits.unauthenticated && n > UNAUTH_MAX_MULTIBULK {
                 return Err(ProtoError("unauthenticated multibulk length"));
             }
@@ -236,25 +271,37 @@ fn parse_bulks(
         let len = match st.bulk {
             Some(l) => l,
             None => {
-                let cr = match find_cr(buf, st.pos) {
-                    Some(p) => p,
+                let quick = match buf.get(st.pos) {
+                    Some(b'$') => quick_len(buf, st.pos + 1),
+                    _ => None,
+                };
+                let (l, cr) = match quick {
+                    Some(q) => q,
                     None => {
-                        if buf.len() - st.pos > PROTO_INLINE_MAX_SIZE {
-                            return Err(ProtoError("too big bulk count string"));
+                        let cr = match find_cr(buf, st.pos) {
+                            Some(p) => p,
+                            None => {
+                                if buf.len() - st.pos > PROTO_INLINE_MAX_SIZE {
+                                    return Err(ProtoError("too big bulk count string"));
+                                }
+                                return Ok(Parsed::Incomplete);
+                            }
+                        };
+                        if cr + 1 >= buf.len() {
+                            return Ok(Parsed::Incomplete);
                         }
-                        return Ok(Parsed::Incomplete);
+                        if buf[st.pos] != b'$' {
+                            return Err(expected_dollar(buf[st.pos]));
+                        }
+                        match parse_len(&buf[st.pos + 1..cr]) {
+                            Some(l) if l >= 0 => (l, cr),
+                            _ => return Err(ProtoError("invalid bulk length")),
+                        }
                     }
                 };
-                if cr + 1 >= buf.len() {
-                    return Ok(Parsed::Incomplete);
+                if l > limits.max_bulk_len {
+                    return Err(ProtoError("invalid bulk length"));
                 }
-                if buf[st.pos] != b'$' {
-                    return Err(expected_dollar(buf[st.pos]));
-                }
-                let l = match parse_len(&buf[st.pos + 1..cr]) {
-                    Some(l) if l >= 0 && l <= limits.max_bulk_len => l,
-                    _ => return Err(ProtoError("invalid bulk length")),
-                };
                 if limits.unauthenticated && l > UNAUTH_MAX_BULK {
                     return Err(ProtoError("unauthenticated bulk length"));
                 }
@@ -419,6 +466,43 @@ pub fn split_args(line: &[u8], argv: &mut Argv) -> Result<(), Unbalanced> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The length fast path agrees with the general path wherever it
+    /// answers, and declines everything unusual.
+    #[test]
+    fn quick_len_matches_general_path() {
+        let cases: &[&[u8]] = &[
+            b"0\r\n",
+            b"1\r\n",
+            b"12\r\n",
+            b"012\r\n",
+            b"-1\r\n",
+            b"\r\n",
+            b"3",
+            b"3\r",
+            b"999999999999999999\r\n",
+            b"9999999999999999999\r\n",
+            b"1 \r\n",
+            b"+1\r\n",
+            b"4x\r\n",
+            b"00\r\n",
+        ];
+        for c in cases {
+            let general = find_cr(c, 0)
+                .filter(|&cr| cr + 1 < c.len())
+                .map(|cr| (parse_len(&c[..cr]), cr));
+            match quick_len(c, 0) {
+                Some((v, cr)) => assert_eq!(general, Some((Some(v), cr)), "{:?}", c),
+                None => assert!(
+                    matches!(general, None | Some((None, _)))
+                        || c.first() == Some(&b'-')
+                        || c.len() > 20,
+                    "{:?}",
+                    c
+                ),
+            }
+        }
+    }
 
     fn parse_all(input: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, ProtoError> {
         let mut p = Parser::new();

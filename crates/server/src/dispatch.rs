@@ -792,6 +792,7 @@ pub fn lock_set(
 }
 
 /// Takes the locks `cmd` needs for this invocation.
+#[inline(always)]
 pub fn acquire(
     srv: &'static Server,
     client: &Client,
@@ -819,7 +820,7 @@ pub fn acquire(
             } else {
                 let pos = cmd.key_positions(argv)?;
                 let mut set = ShardSet::new();
-                let mut hashes: SmallVec<[(&[u8], u64); 4]> = SmallVec::new();
+                let mut hashes: SmallVec<[(&[u8], u64); 2]> = SmallVec::new();
                 for k in pos.iter().filter_map(|&i| argv.get(i)) {
                     let h = ks.hash(k);
                     set.push((db as u32, ks.shard_of(h) as u32));

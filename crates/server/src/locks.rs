@@ -25,7 +25,7 @@ pub struct Locks {
     /// Hashes of the command's first keys, computed when their shards were
     /// picked, so lookups don't hash them again: (address, length, hash) of
     /// argument slices that outlive these locks.
-    known: SmallVec<[(usize, usize, u64); 4]>,
+    known: SmallVec<[(usize, usize, u64); 2]>,
     _thread: SmallVec<[MutexGuard<'static, ()>; 1]>,
 }
 
@@ -52,7 +52,7 @@ impl ThreadLocks {
 
 impl Locks {
     /// No keys: nothing locked besides the calling thread's lock.
-    #[inline]
+    #[inline(always)]
     pub fn none(ks: &'static Keyspace, tl: &'static ThreadLocks, worker: usize) -> Locks {
         let mut t = SmallVec::new();
         if let Some(l) = tl.locks.get(worker) {
@@ -68,7 +68,7 @@ impl Locks {
     }
 
     /// One shard (the common single-key command): no sorting needed.
-    #[inline]
+    #[inline(always)]
     pub fn one(
         ks: &'static Keyspace,
         tl: &'static ThreadLocks,

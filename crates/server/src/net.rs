@@ -276,6 +276,7 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
         let mut out = ReplyBuf::new(false);
         let mut parser = Parser::new();
         let mut argv = Argv::default();
+        let mut ahead = Lookahead::default();
         let wstats = srv.stats.worker(worker);
 
         loop {
@@ -320,6 +321,7 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
             bump(&wstats.net_in, n as u64);
             shared.tot_net_in.fetch_add(n as u64, Ordering::Relaxed);
             crate::server::batch_begin();
+            ahead.clear();
             shared
                 .last_ms
                 .store(crate::server::command_now_ms(), Ordering::Relaxed);
@@ -332,7 +334,14 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                     unauthenticated: !client.authenticated,
                 };
                 let base = &rbuf[consumed..];
-                match parser.parse(base, &limits, &mut argv) {
+                if ahead.is_empty() && !parser.in_progress() {
+                    ahead.fill(srv, &client, base, consumed, &limits);
+                }
+                let parsed = match ahead.take(consumed, &limits, &mut argv) {
+                    Some(used) => Ok(Parsed::Done(used)),
+                    None => parser.parse(base, &limits, &mut argv),
+                };
+                match parsed {
                     Ok(Parsed::Incomplete) => break,
                     Ok(Parsed::Done(used)) => {
                         let mut sl: SmallVec<[&[u8]; 8]> = SmallVec::new();
@@ -481,5 +490,170 @@ fn is_paused_for(srv: &Server, argv: &[&[u8]]) -> bool {
     match argv.first().and_then(|n| srv.commands.lookup(n)) {
         Some(c) => c.is_write() || c.has(crate::dispatch::cflag::MAY_REPLICATE),
         None => false,
+    }
+}
+
+/// Requests of a pipelined batch parsed ahead of their execution.
+const LOOK_AHEAD: usize = 16;
+
+/// The next requests of a batch, parsed in one go so that the keys they
+/// name can be looked up back to back (their cache misses then overlap
+/// instead of each request stalling on its own when it runs); the
+/// connection loop then takes the parsed requests one by one.
+#[derive(Default)]
+struct Lookahead {
+    parser: Parser,
+    argv: Argv,
+    /// Per request: bytes used, and its argument ranges (relative to the
+    /// request's first byte) in `ranges`.
+    reqs: Vec<(usize, usize, usize)>,
+    ranges: Vec<(usize, usize)>,
+    /// Next request to hand out, and its offset in the read buffer.
+    next: usize,
+    at: usize,
+    /// The limits the requests were parsed under.
+    limits: (i64, bool),
+    /// (db, shard, hash, key start, key end) of the requests' first keys.
+    keys: Vec<(u32, u32, u64, usize, usize)>,
+}
+
+impl Lookahead {
+    fn is_empty(&self) -> bool {
+        self.next >= self.reqs.len()
+    }
+
+    fn clear(&mut self) {
+        self.reqs.clear();
+        self.ranges.clear();
+        self.next = 0;
+    }
+
+    /// The request at offset `at` of the read buffer, if it was parsed
+    /// ahead under the same limits: fills `argv` and returns its length.
+    #[inline]
+    fn take(&mut self, at: usize, limits: &Limits, argv: &mut Argv) -> Option<usize> {
+        let &(used, a, b) = self.reqs.get(self.next)?;
+        if at != self.at || self.limits != (limits.max_bulk_len, limits.unauthenticated) {
+            self.clear();
+            return None;
+        }
+        argv.clear();
+        argv.ranges.extend_from_slice(self.ranges.get(a..b)?);
+        self.next += 1;
+        self.at += used;
+        Some(used)
+    }
+
+    /// Parses up to [`LOOK_AHEAD`] complete multibulk requests from the
+    /// start of `buf` (offset `at` of the read buffer) and, when there are
+    /// several, looks their keys up. Stops at anything else (inline
+    /// requests, errors, a partial request): the connection's own parser
+    /// handles those.
+    fn fill(
+        &mut self,
+        srv: &'static Server,
+        client: &Client,
+        buf: &[u8],
+        at: usize,
+        limits: &Limits,
+    ) {
+        self.clear();
+        self.keys.clear();
+        self.at = at;
+        self.limits = (limits.max_bulk_len, limits.unauthenticated);
+        let mut off = 0usize;
+        while self.reqs.len() < LOOK_AHEAD {
+            let Some(rest) = buf.get(off..).filter(|r| r.first() == Some(&b'*')) else {
+                break;
+            };
+            self.parser.reset();
+            let used = match self.parser.parse(rest, limits, &mut self.argv) {
+                Ok(Parsed::Done(used)) if !self.argv.is_inline => used,
+                _ => break,
+            };
+            let start = self.ranges.len();
+            self.ranges.extend_from_slice(&self.argv.ranges);
+            self.reqs.push((used, start, self.ranges.len()));
+            if let Some(k) = first_key(srv, client, rest, &self.argv.ranges) {
+                self.keys
+                    .push((client.db as u32, 0, 0, off + k.0, off + k.1));
+            }
+            off += used;
+        }
+        self.parser.reset();
+        if self.keys.len() >= 2 {
+            touch_keys(&srv.ks, buf, &mut self.keys);
+        }
+    }
+}
+
+/// The range of the first key of a request whose command has fixed key
+/// positions.
+fn first_key(
+    srv: &'static Server,
+    client: &Client,
+    req: &[u8],
+    ranges: &[(usize, usize)],
+) -> Option<(usize, usize)> {
+    let &(a, b) = ranges.first()?;
+    let name = req.get(a..b)?;
+    let cmd = match &client.cmd_cache {
+        Some((c, nb, nl)) if nb.get(..*nl as usize) == Some(name) => *c,
+        _ => srv.commands.lookup(name)?,
+    };
+    if !matches!(cmd.lock, dispatch::LockKind::Keys)
+        || cmd.flags & dispatch::cflag::MOVABLEKEYS != 0
+        || cmd.first_key <= 0
+    {
+        return None;
+    }
+    ranges.get(cmd.first_key as usize).copied()
+}
+
+/// Looks the keys up back to back, each shard locked once (never waiting:
+/// this is only a hint, and a shard busy elsewhere is skipped).
+fn touch_keys(
+    ks: &'static spinel_keyspace::Keyspace,
+    buf: &[u8],
+    keys: &mut [(u32, u32, u64, usize, usize)],
+) {
+    let mut held: SmallVec<[(u32, u32, crate::locks::ShardGuard); LOOK_AHEAD]> = SmallVec::new();
+    // Per key: its guard in `held` (usize::MAX: none).
+    let mut slot = [usize::MAX; LOOK_AHEAD];
+    for (k, s) in keys.iter_mut().zip(slot.iter_mut()) {
+        let h = ks.hash(buf.get(k.3..k.4).unwrap_or(&[]));
+        let (db, sh) = (k.0, ks.shard_of(h) as u32);
+        k.1 = sh;
+        k.2 = h;
+        let m = ks
+            .dbs
+            .get(db as usize)
+            .and_then(|d| d.shards.get(sh as usize));
+        match m.and_then(|m| m.try_lock()) {
+            Some(g) => {
+                *s = held.len();
+                held.push((db, sh, g));
+            }
+            // Busy, or already held for an earlier key.
+            None => {
+                if let Some(i) = held.iter().position(|g| g.0 == db && g.1 == sh) {
+                    *s = i;
+                }
+            }
+        }
+    }
+    // No atomic operation between the lookups: the CPU overlaps them.
+    for (&(_, _, h, a, b), &s) in keys.iter().zip(slot.iter()) {
+        let (Some(g), Some(key)) = (held.get(s), buf.get(a..b)) else {
+            continue;
+        };
+        if let Some(e) = g.2.map.find(h, key) {
+            let first = match &e.value {
+                spinel_keyspace::Value::Str(s) => s.as_slice().first().copied(),
+                spinel_keyspace::Value::Raw(r) => r.first().copied(),
+                _ => None,
+            };
+            std::hint::black_box(first);
+        }
     }
 }
