@@ -306,8 +306,10 @@ def bgsave_mem(servers_spec, args, workdir):
           f"RSS sampled every {args.sample_ms} ms ==")
     print("   counted: server VmRSS + Private_Clean/Private_Dirty of any child process "
           "(Redis's fork child; Spinel has none)")
+    print("   max reply ms: the slowest reply to BGSAVE or to the INFO polls during the save "
+          "(how long the server stalled)")
     print(f"{'server':<10}{'before MB':>12}{'peak MB':>12}{'peak/before':>13}{'save s':>9}"
-          f"{'writes/s':>11}{'samples':>9}  status")
+          f"{'writes/s':>11}{'max reply ms':>14}{'samples':>9}  status")
     for name, argv in servers_spec:
         if args.bgsave_servers and name not in args.bgsave_servers.split(","):
             continue
@@ -344,8 +346,12 @@ def bgsave_mem(servers_spec, args, workdir):
             th.start()
             t0 = time.time()
             reply = c.cmd("BGSAVE")
+            worst = time.time() - t0
             while time.time() - t0 < 1800:
-                if c.info("persistence").get("rdb_bgsave_in_progress") == "0":
+                t1 = time.time()
+                busy = c.info("persistence").get("rdb_bgsave_in_progress") != "0"
+                worst = max(worst, time.time() - t1)
+                if not busy:
                     break
                 time.sleep(0.02)
             secs = time.time() - t0
@@ -356,7 +362,7 @@ def bgsave_mem(servers_spec, args, workdir):
             status = c.info("persistence").get("rdb_last_bgsave_status", "?")
             wps = (cmds1 - cmds0) / secs if secs > 0 else 0
             print(f"{name:<10}{before / 1024:>12.1f}{peak / 1024:>12.1f}{peak / max(before, 1):>12.3f}x"
-                  f"{secs:>9.2f}{wps:>11.0f}{samples:>9}  {status} ({reply})")
+                  f"{secs:>9.2f}{wps:>11.0f}{worst * 1000:>14.0f}{samples:>9}  {status} ({reply})")
         finally:
             if writer:
                 writer.terminate()
