@@ -84,6 +84,22 @@ struct Writer {
 
 static WRITER: OnceLock<Writer> = OnceLock::new();
 static THREAD: OnceLock<()> = OnceLock::new();
+/// Buffered bytes that wake the background thread early.
+const KICK_BYTES: u64 = 4 << 20;
+/// How often the background thread writes without being asked.
+const WRITE_INTERVAL: Duration = Duration::from_millis(5);
+
+/// `aof-timestamp-enabled`, refreshed by the background thread (and on
+/// attach) so appending never looks a config name up.
+static TIMESTAMPS: AtomicBool = AtomicBool::new(false);
+
+fn refresh_config(srv: &Server) {
+    let ts = srv
+        .config
+        .get_bool("aof-timestamp-enabled")
+        .unwrap_or(false);
+    TIMESTAMPS.store(ts, Ordering::Relaxed);
+}
 
 thread_local! {
     /// The stream position this thread's commands last appended up to:
@@ -149,6 +165,7 @@ fn server() -> Option<&'static Server> {
 pub fn attach(srv: &'static Server, file: File, path: PathBuf) -> std::io::Result<()> {
     let wr = w();
     start_thread(srv)?;
+    refresh_config(srv);
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut io = wr.io.lock();
     let res = flush_locked(wr, &mut io, true);
@@ -306,14 +323,12 @@ pub fn feed(f: impl FnOnce(&mut Feed)) -> bool {
     if !wr.active.load(Ordering::Acquire) {
         return false;
     }
-    let ts = server()
-        .map(|s| s.config.get_bool("aof-timestamp-enabled").unwrap_or(false))
-        .unwrap_or(false);
+    let ts = TIMESTAMPS.load(Ordering::Relaxed);
     let mut ap = wr.append.lock();
     if !wr.active.load(Ordering::Acquire) {
         return false;
     }
-    let was_empty = ap.buf.is_empty();
+    let before = ap.buf.len() as u64;
     let mut fd = Feed {
         ap: &mut ap,
         timestamps: ts,
@@ -322,10 +337,12 @@ pub fn feed(f: impl FnOnce(&mut Feed)) -> bool {
     let len = ap.buf.len() as u64;
     let end = ap.produced;
     drop(ap);
-    let _ = len;
     wr.buffered.store(len, Ordering::Relaxed);
     LAST.with(|l| l.set(end));
-    if was_empty {
+    // The background thread writes on its own schedule (every few ms) or
+    // when a reply waits for an fsync (`reply_barrier` kicks it); a wake-up
+    // per command would cost a syscall each. A large buffer is written now.
+    if before < KICK_BYTES && len >= KICK_BYTES {
         kick();
     }
     true
@@ -420,7 +437,7 @@ pub async fn reply_barrier() {
         return;
     };
     let pos = LAST.with(|l| l.get());
-    if wr.synced.load(Ordering::Acquire) >= pos {
+    if wr.synced.load(Ordering::Acquire) >= pos || server().map(policy) != Some(Fsync::Always) {
         return;
     }
     loop {
@@ -466,11 +483,11 @@ fn background(srv: &'static Server) {
         {
             let mut k = wr.kick_lock.lock();
             if !*k {
-                // Wake at least every 100 ms: everysec fsyncs, write retries.
-                wr.kick.wait_for(&mut k, Duration::from_millis(100));
+                wr.kick.wait_for(&mut k, WRITE_INTERVAL);
             }
             *k = false;
         }
+        refresh_config(srv);
         if !wr.active.load(Ordering::Acquire) {
             continue;
         }
