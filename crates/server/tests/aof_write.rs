@@ -716,3 +716,86 @@ fn check_acked(
         assert!(len >= *n, "list:{t} has {len}, {n} was acknowledged");
     }
 }
+
+/// A tmpfs mounted for one test (needs the privilege to mount; the test is
+/// skipped without it). Unmounted however the test ends.
+struct SmallFs(PathBuf);
+
+impl SmallFs {
+    fn mount(size: &str) -> Option<SmallFs> {
+        let d = tempdir("fs");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&d)
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok {
+            Some(SmallFs(d))
+        } else {
+            let _ = std::fs::remove_dir_all(&d);
+            None
+        }
+    }
+
+    fn resize(&self, size: &str) {
+        let st = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .expect("remount");
+        assert!(st.success());
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A full disk: writes are refused with MISCONF (PING too, as Redis),
+/// INFO says aof_last_write_status:err, and once there is room again the
+/// buffered records are written and writes are accepted.
+#[test]
+fn write_errors_refuse_writes_until_solved() {
+    let Some(fs) = SmallFs::mount("64k") else {
+        eprintln!("skipped: cannot mount a tmpfs here");
+        return;
+    };
+    let p = spawn(
+        spinel(),
+        &fs.0,
+        &["--appendonly", "yes", "--appendfsync", "everysec"],
+    );
+    let mut c = p.conn();
+    let big = "a".repeat(20000);
+    for i in 0..4 {
+        c.cmd(&["SET", &format!("k{i}"), &big]);
+    }
+    let want = "-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.cmd(&["SET", "x", "1"]) != want {
+        assert!(Instant::now() < deadline, "writes never refused");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.cmd(&["PING"]), want);
+    assert!(c.cmd(&["GET", "k0"]).starts_with("$20000"));
+    let info = c.cmd(&["INFO", "persistence"]);
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+    fs.resize("10M");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.cmd(&["SET", "x", "1"]) != "+OK\r\n" {
+        assert!(Instant::now() < deadline, "writes never accepted again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let info = c.cmd(&["INFO", "persistence"]);
+    assert!(info.contains("aof_last_write_status:ok"), "{info}");
+    c.cmd(&["SET", "end", "1"]);
+    let got = wait_for_marker(&fs.0);
+    let sets = got.iter().filter(|l| l.starts_with("SET k")).count();
+    assert_eq!(sets, 4, "{got:?}");
+    drop(p);
+}
