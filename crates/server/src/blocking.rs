@@ -486,6 +486,14 @@ pub fn wake(ctx: &mut Ctx, key: &[u8]) {
             mark_ready(sh, db, key, true);
             return;
         }
+        // With propagation on, waiters are served at the end of the command
+        // (`serve_held`, still under its locks) once its own record is in
+        // the stream, so their effects follow it (as in Redis) while every
+        // shard they touch is still held.
+        if crate::propagate::enabled() {
+            mark_ready(sh, db, key, false);
+            return;
+        }
         sh.ready.retain(|k| k.as_slice() != key);
     }
     let srv = ctx.srv;
