@@ -413,7 +413,8 @@ def scaling(args, workdir, spinel):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--spinel", default=os.path.join(ROOT, "target", "release", "spinel-server"))
     ap.add_argument("--server-cpus", default="0")
