@@ -160,6 +160,7 @@ fn normalise(recs: &[Vec<Vec<u8>>]) -> Vec<String> {
                 .map(|w| match w.parse::<i64>() {
                     Ok(t) if w.len() == 13 && (t - now).abs() < 600_000 => "<T>".to_string(),
                     _ if w.len() > 60 => format!("<{} bytes>", w.len()),
+                    _ if w.bytes().any(|b| b < 0x20 || b > 0x7e) => "<payload>".to_string(),
                     _ => w.clone(),
                 })
                 .collect::<Vec<_>>()
@@ -198,6 +199,7 @@ fn run_sequence(port: u16) {
     run(&["GETEX", "r", "PERSIST"]);
     run(&["set", "s", "v", "pxat", "1900000000000", "nx"]);
     run(&["SET", "s2", "v", "ex", "100", "nx", "get"]);
+    run(&["GETSET", "s2", "w"]);
     run(&["SETEX", "s3", "100", "v"]);
     run(&["PSETEX", "s4", "100000", "v"]);
     run(&["GETDEL", "s4"]);
@@ -289,6 +291,155 @@ fn run_sequence(port: u16) {
     Conn::new(port).cmd(&["SET", "end", "1"]);
 }
 
+/// DUMP's payload as raw bytes.
+fn dump(c: &mut Conn, key: &str) -> Vec<u8> {
+    use std::io::{BufRead, Read};
+    c.send(&[b"DUMP", key.as_bytes()]);
+    let mut l = Vec::new();
+    c.r.read_until(b'\n', &mut l).unwrap();
+    let n: usize = String::from_utf8_lossy(&l[1..l.len() - 2]).parse().unwrap();
+    let mut b = vec![0u8; n + 2];
+    c.r.read_exact(&mut b).unwrap();
+    b.truncate(n);
+    b
+}
+
+/// More commands with rewritten or plain forms (RESTORE, GETSET, pops with
+/// counts, writes that change nothing...).
+fn run_sequence2(port: u16) {
+    let mut c = Conn::new(port);
+    c.cmd(&["SET", "r", "v"]);
+    let payload = dump(&mut c, "r");
+    let mut raw = |args: &[&[u8]]| {
+        c.send(args);
+        c.read_reply();
+    };
+    raw(&[b"RESTORE", b"r2", b"100000", &payload]);
+    raw(&[b"RESTORE", b"r3", b"0", &payload]);
+    raw(&[b"RESTORE", b"r2", b"1", &payload, b"REPLACE", b"ABSTTL"]);
+    raw(&[b"RESTORE", b"r4", b"1900000000000", &payload, b"ABSTTL"]);
+    let mut run = |args: &[&str]| {
+        c.cmd(args);
+    };
+    for cmd in [
+        &["GETEX", "nokey", "PXAT", "1"][..],
+        &["EXPIRE", "nokey", "10"],
+        &["PEXPIREAT", "r", "1"],
+        &["SADD", "one", "x"],
+        &["SPOP", "one"],
+        &["HINCRBYFLOAT", "h", "f", "1.25"],
+        &["SET", "t", "1", "EX", "100"],
+        &["INCRBYFLOAT", "t", "2"],
+        &["RPUSH", "l", "a", "b", "c", "d"],
+        &["LPOP", "l", "2"],
+        &["RPOP", "l", "5"],
+        &["RPUSH", "l", "a", "b"],
+        &["BLMPOP", "0", "1", "l", "RIGHT", "COUNT", "5"],
+        &["BLPOP", "l", "nolist", "0.01"],
+        &["ZADD", "z", "1", "a"],
+        &["BZMPOP", "0", "1", "z", "MAX"],
+        &["SADD", "s1", "a"],
+        &["SINTERSTORE", "dst", "s1", "nos"],
+        &["DEL", "a", "b", "r3"],
+        &["SET", "a", "1"],
+        &["UNLINK", "a", "zz"],
+        &["SET", "a", "1"],
+        &["RENAME", "a", "b"],
+        &["SADD", "s1", "b"],
+        &["SMOVE", "s1", "s2", "a"],
+        &["SETNX", "nx", "1"],
+        &["SETNX", "nx", "2"],
+        &["GETSET", "nx", "3"],
+        &["MSET", "m1", "1", "m2", "2"],
+        &["HSET", "hh", "a", "1"],
+        &["HDEL", "hh", "a"],
+        &["HDEL", "hh", "a"],
+        &["ZADD", "z2", "1", "a", "2", "b"],
+        &["ZINCRBY", "z2", "1", "b"],
+        &["ZPOPMIN", "z2"],
+        &["SET", "kt", "1", "KEEPTTL"],
+        &["SET", "kt", "2", "EX", "100", "GET"],
+        &["PERSIST", "kt"],
+        &["COPY", "kt", "kt2", "DB", "3"],
+        &["SELECT", "3"],
+        &["MOVE", "kt2", "4"],
+        &["SELECT", "0"],
+        &["GETEX", "kt", "EX", "100"],
+        &["GETEX", "kt"],
+        &["EXPIRE", "kt", "50", "GT"],
+        &["EXPIRE", "kt", "200", "GT"],
+        &["EXPIRE", "kt", "300", "LT"],
+        &["PEXPIRE", "kt", "-5"],
+        &["SET", "end", "1"],
+    ] {
+        run(cmd);
+    }
+}
+
+const EXPECTED2: &[&str] = &[
+    "SELECT 0",
+    "SET r v",
+    "RESTORE r2 <T> <payload> ABSTTL",
+    "RESTORE r3 0 <payload>",
+    "DEL r2",
+    "RESTORE r4 1900000000000 <payload> ABSTTL",
+    "DEL r",
+    "SADD one x",
+    "SREM one <1>",
+    "HSET h f 1.25",
+    "SET t 1 PXAT <T>",
+    "SET t 3 KEEPTTL",
+    "RPUSH l a b c d",
+    "LPOP l 2",
+    "RPOP l 5",
+    "RPUSH l a b",
+    "RPOP l 2",
+    "ZADD z 1 a",
+    "ZPOPMAX z 1",
+    "SADD s1 a",
+    "DEL a b r3",
+    "SET a 1",
+    "UNLINK a zz",
+    "SET a 1",
+    "RENAME a b",
+    "SADD s1 b",
+    "SMOVE s1 s2 a",
+    "SETNX nx 1",
+    "SET nx 3",
+    "MSET m1 1 m2 2",
+    "HSET hh a 1",
+    "HDEL hh a",
+    "ZADD z2 1 a 2 b",
+    "ZINCRBY z2 1 b",
+    "ZPOPMIN z2",
+    "SET kt 1 KEEPTTL",
+    "SET kt 2 PXAT <T>",
+    "PERSIST kt",
+    "COPY kt kt2 DB 3",
+    "SELECT 3",
+    "MOVE kt2 4",
+    "SELECT 0",
+    "PEXPIREAT kt <T>",
+    "PEXPIREAT kt <T> GT",
+    "DEL kt",
+    "SET end 1",
+];
+
+#[test]
+fn restore_and_other_rewrites_match_redis() {
+    let dir = tempdir("prop2");
+    let p = spawn(
+        spinel(),
+        &dir,
+        &["--appendonly", "yes", "--appendfsync", "always"],
+    );
+    run_sequence2(p.port);
+    let got = wait_for_marker(&dir);
+    drop(p);
+    assert_stream(&got, EXPECTED2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The stream Valkey 8.1 (Redis 7.2 behaviour) writes for `run_sequence`
 /// with `lazyfree-lazy-* no` (Redis 7.2's defaults), normalised.
 const EXPECTED: &[&str] = &[
@@ -314,6 +465,7 @@ const EXPECTED: &[&str] = &[
     "PERSIST r",
     "set s v pxat 1900000000000 nx",
     "SET s2 v PXAT <T>",
+    "SET s2 w",
     "SET s3 v PXAT <T>",
     "SET s4 v PXAT <T>",
     "DEL s4",
@@ -434,27 +586,34 @@ fn record_from_reference() {
         return;
     };
     let dir = tempdir("ref");
-    let p = spawn(
-        &bin,
-        &dir,
-        &[
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-            "--lazyfree-lazy-expire",
-            "no",
-            "--lazyfree-lazy-server-del",
-            "no",
-            "--lazyfree-lazy-user-del",
-            "no",
-            "--lazyfree-lazy-user-flush",
-            "no",
-        ],
-    );
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--lazyfree-lazy-expire",
+        "no",
+        "--lazyfree-lazy-server-del",
+        "no",
+        "--lazyfree-lazy-user-del",
+        "no",
+        "--lazyfree-lazy-user-flush",
+        "no",
+    ];
+    let p = spawn(&bin, &dir, &args);
     run_sequence(p.port);
     let got = wait_for_marker(&dir);
+    for l in &got {
+        println!("    {:?},", l);
+    }
+    p.conn().cmd(&["FLUSHALL"]);
+    std::fs::write(incr_file(&dir), b"").unwrap();
     drop(p);
+    let p = spawn(&bin, &dir, &args);
+    run_sequence2(p.port);
+    let got = wait_for_marker(&dir);
+    drop(p);
+    println!("--- sequence 2");
     for l in &got {
         println!("    {:?},", l);
     }

@@ -431,6 +431,8 @@ fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.ks.set(key, Value::string(val));
     ctx.ks.notify(notify::STRING, "set", key);
     ctx.ks.add_dirty(1);
+    // Propagated as SET key value.
+    crate::propagate::rewrite(&[b"SET", key, val]);
 }
 
 fn mset_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
