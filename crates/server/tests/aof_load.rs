@@ -890,3 +890,41 @@ fn config_set_appendonly_at_run_time_then_restart() {
     p.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn automatic_rewrite_on_growth() {
+    let dir = temp_dir("auto");
+    let p = Proc::spinel(
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--auto-aof-rewrite-percentage",
+            "100",
+            "--auto-aof-rewrite-min-size",
+            "4096",
+        ],
+    );
+    let mut c = p.conn();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut i = 0;
+    while info_field(&mut c, "aof_rewrites") == "0" {
+        assert!(Instant::now() < deadline, "no automatic rewrite");
+        ok(
+            &mut c,
+            &["SET", &format!("key{}", i % 20), &"v".repeat(100)],
+        );
+        i += 1;
+    }
+    wait_rewrite(&mut c);
+    assert!(log_of(&dir).contains("Starting automatic rewriting of AOF on"));
+    let before = snapshot(&mut c);
+    drop(c);
+    p.shutdown();
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    assert_eq!(snapshot(&mut c), before);
+    drop(c);
+    p.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -84,7 +84,6 @@ pub fn register(t: &mut CommandTable) {
     t.add("restore-asking", restore_cmd);
     t.add_lock("bgrewriteaof", bgrewriteaof_cmd as Handler, none);
     HOOKS.call_once(|| {
-        crate::info::register_fields("persistence", aof::rewrite::info_fields);
         crate::cmd::server::CONFIG_SET_HOOKS
             .lock()
             .push(aof::rewrite::config_changed);
@@ -92,6 +91,7 @@ pub fn register(t: &mut CommandTable) {
             .lock()
             .push(("reload", debug_reload as Handler));
         crate::info::register_fields("persistence", persistence_fields);
+        crate::info::register_fields("persistence", aof::rewrite::info_fields);
         crate::startup::SHUTDOWN_HOOKS.lock().push(shutdown_hook);
     });
 }

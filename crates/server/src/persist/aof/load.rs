@@ -289,15 +289,43 @@ fn load_file(srv: &'static Server, paths: &Paths, name: &str, old_style: bool) -
     let shared = srv.clients.new_shared(String::new(), String::new(), -1);
     let mut client = crate::client::Client::new(shared, 0, true);
     let mut out = spinel_resp::ReplyBuf::new(false);
+    let wstats = srv.stats.worker(0);
+    // Commands run as Redis's AOF client runs them: straight to the
+    // handler (no maxmemory, MISCONF or ACL checks), replies dropped,
+    // MULTI queued and EXEC'd.
     let mut exec = |argv: &[&[u8]]| -> Result<(), String> {
-        if crate::dispatch::resolve(srv, argv).is_none_or(|c| c.handler.is_none()) {
+        let name0 = || String::from_utf8_lossy(argv.first().copied().unwrap_or(&[])).into_owned();
+        let Some(cmd) = crate::dispatch::resolve(srv, argv) else {
             return Err(format!(
                 "Unknown command '{}' reading the append only file {}",
-                String::from_utf8_lossy(argv.first().copied().unwrap_or(&[])),
+                name0(),
+                name
+            ));
+        };
+        let Some(handler) = cmd.handler else {
+            return Err(format!(
+                "Unknown command '{}' reading the append only file {}",
+                name0(),
+                name
+            ));
+        };
+        let argc = argv.len() as i64;
+        if (cmd.arity > 0 && cmd.arity != argc) || argc < -cmd.arity {
+            return Err(format!(
+                "Wrong number of arguments for '{}' reading the append only file {}",
+                name0(),
                 name
             ));
         }
-        crate::dispatch::execute(srv, &mut client, &mut out, argv);
+        if client.multi.is_some() && !matches!(cmd.name, "exec" | "discard" | "multi") {
+            if let Some(q) = client.multi.as_mut() {
+                q.push(argv.iter().map(|a| a.to_vec()).collect());
+            }
+        } else if cmd.name == "exec" {
+            crate::cmd::multi::exec(srv, &mut client, &mut out, wstats);
+        } else {
+            crate::dispatch::run_command(srv, &mut client, &mut out, argv, cmd, handler, wstats);
+        }
         out.buf.clear();
         // A blocking command never blocks while loading.
         client.block = None;

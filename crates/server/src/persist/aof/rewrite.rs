@@ -412,7 +412,13 @@ fn switch_at_instant(srv: &'static Server, paths: &Paths) -> Result<Switch, Stri
         return Ok(Switch { incr: None });
     }
     let mut am = guard.clone().unwrap_or_default();
-    let name = am.new_incr(&paths.filename);
+    // Turning the AOF on: a temporary file, named in the manifest once
+    // the base is complete.
+    let name = if state == WAIT_REWRITE {
+        manifest::temp_incr_name(&paths.filename)
+    } else {
+        am.new_incr(&paths.filename)
+    };
     let path = paths.file(&name);
     let file = open_new_incr(&path)
         .map_err(|e| format!("Can't open the append-only file {}: {}", name, e))?;
@@ -473,8 +479,15 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
     let slot = std::sync::Arc::new(Mutex::new(None::<Result<Switch, String>>));
     let s2 = slot.clone();
     let p2 = Paths::of(srv);
+    // Commands in exclusive mode lock shards lazily in any order: while
+    // this thread takes every shard, no command may run (the thread locks,
+    // taken before any shard as workers do). Released at the instant.
+    // A running BGSAVE is waited for first so clients are not held up.
+    crate::persist::snapshot::wait_bgsave();
+    let exclusive = crate::locks::Locks::exclusive(&srv.ks, &srv.thread_locks);
     crate::persist::at_next_instant(Box::new(move || {
         let r = switch_at_instant(srv, &p2);
+        drop(exclusive);
         if r.is_ok() {
             log::notice(&format!(
                 "Background append only file rewriting started by pid {}",
@@ -526,15 +539,20 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
     let state = AOF_STATE.load(Ordering::Acquire);
     let mut am = guard.clone().unwrap_or_default();
     let base = am.new_base(&paths.filename, preamble);
-    if let Some((name, true)) = &sw.incr {
+    let mut renamed_incr = None;
+    if let Some((temp, true)) = &sw.incr {
         if state == WAIT_REWRITE {
-            // The file was opened at the instant under the next sequence.
-            am.curr_incr_seq += 1;
-            am.incr.push(manifest::AofInfo {
-                name: name.clone(),
-                seq: am.curr_incr_seq,
-                kind: manifest::FileType::Incr,
-            });
+            let name = am.new_incr(&paths.filename);
+            if let Err(e) = std::fs::rename(paths.file(temp), paths.file(&name)) {
+                drop(guard);
+                let _ = std::fs::remove_file(&tmp);
+                fail_wait(&sw);
+                return Err(format!(
+                    "Error trying to rename the temporary AOF incr file {} into {}: {}",
+                    temp, name, e
+                ));
+            }
+            renamed_incr = Some((temp.clone(), name));
         }
     }
     am.mark_rewritten_incr_as_history(state != OFF && sw.incr.is_some());
@@ -567,13 +585,18 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
         "Successfully renamed the temporary AOF base file {} into {}",
         tmp, base
     ));
+    if let Some((temp, name)) = renamed_incr {
+        log::notice(&format!(
+            "Successfully renamed the temporary AOF incr file {} into {}",
+            temp, name
+        ));
+    }
     let base_size = size_of(&base_path);
     BASE_SIZE.store(base_size, Ordering::Relaxed);
     FROZEN_SIZE.store(base_size, Ordering::Relaxed);
     REWRITE_BASE_SIZE.store(base_size + writer::incr_size(), Ordering::Relaxed);
     if state == WAIT_REWRITE {
         AOF_STATE.store(ON, Ordering::Release);
-        log::notice("AOF rewrite successful, AOF is now enabled");
     }
     del_history(srv, paths, &mut am);
     *guard = Some(am);
@@ -634,6 +657,10 @@ fn stop_append_only() {
 
 /// SHUTDOWN: everything appended so far reaches the disk.
 pub fn shutdown(_srv: &'static Server) {
+    if in_progress() {
+        log::warning("There is a child rewriting the AOF. Killing it!");
+        let _ = std::fs::remove_file(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+    }
     if !enabled() {
         return;
     }
@@ -723,6 +750,11 @@ pub fn info_fields(_srv: &'static Server) -> Vec<(String, String)> {
         -1
     };
     let mut v = Vec::new();
+    if prog {
+        // The rewrite's image holds the snapshot slot; it is not a BGSAVE.
+        v.push(kv("rdb_bgsave_in_progress", "0".into()));
+        v.push(kv("rdb_current_bgsave_time_sec", "-1".into()));
+    }
     if LOADING.load(Ordering::Relaxed) {
         v.push(kv("loading", "1".into()));
         v.push(kv(
