@@ -160,7 +160,7 @@ fn normalise(recs: &[Vec<Vec<u8>>]) -> Vec<String> {
                 .map(|w| match w.parse::<i64>() {
                     Ok(t) if w.len() == 13 && (t - now).abs() < 600_000 => "<T>".to_string(),
                     _ if w.len() > 60 => format!("<{} bytes>", w.len()),
-                    _ if w.bytes().any(|b| b < 0x20 || b > 0x7e) => "<payload>".to_string(),
+                    _ if w.bytes().any(|b| !(0x20..=0x7e).contains(&b)) => "<payload>".to_string(),
                     _ => w.clone(),
                 })
                 .collect::<Vec<_>>()
