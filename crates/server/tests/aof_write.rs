@@ -958,3 +958,65 @@ fn write_errors_refuse_writes_until_solved() {
     assert_eq!(sets, 4, "{got:?}");
     drop(p);
 }
+
+/// Evicted keys are propagated as DELs: replaying the stream's SETs and
+/// DELs gives exactly the keys the server still holds.
+#[test]
+fn evictions_are_propagated() {
+    let dir = tempdir("evict");
+    let p = spawn(
+        spinel(),
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--maxmemory-policy",
+            "allkeys-random",
+        ],
+    );
+    let mut c = p.conn();
+    let info = c.cmd(&["INFO", "memory"]);
+    let used: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    let limit = (used + 2 * 1024 * 1024).to_string();
+    c.cmd(&["CONFIG", "SET", "maxmemory", &limit]);
+    let val = "x".repeat(1000);
+    for i in 0..6000 {
+        c.cmd(&["SET", &format!("key:{i}"), &val]);
+    }
+    c.cmd(&["CONFIG", "SET", "maxmemory", "0"]);
+    let evicted: u64 = c
+        .cmd(&["INFO", "stats"])
+        .lines()
+        .find_map(|l| l.strip_prefix("evicted_keys:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(evicted > 0, "nothing was evicted");
+    c.cmd(&["SET", "end", "1"]);
+    let got = wait_for_marker(&dir);
+    let mut live = std::collections::HashSet::new();
+    let mut dels = 0;
+    for l in &got {
+        let w: Vec<&str> = l.split(' ').collect();
+        match w.first().copied() {
+            Some("SET") => {
+                live.insert(w[1].to_string());
+            }
+            Some("DEL") => {
+                dels += 1;
+                assert!(live.remove(w[1]), "DEL of a key not set: {l}");
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(dels, evicted);
+    let dbsize = c.cmd(&["DBSIZE"]);
+    assert_eq!(dbsize, format!(":{}\r\n", live.len()));
+    drop(p);
+    let _ = std::fs::remove_dir_all(&dir);
+}
