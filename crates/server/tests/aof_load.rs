@@ -928,3 +928,34 @@ fn automatic_rewrite_on_growth() {
     p.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn appendonly_toggled_during_a_rewrite_stays_consistent() {
+    let dir = temp_dir("toggle");
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    for i in 0..300 {
+        ok(&mut c, &["SET", &format!("k{}", i), "v"]);
+    }
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "3000"]);
+    ok(&mut c, &["BGREWRITEAOF"]);
+    ok(&mut c, &["INCR", "during"]);
+    ok(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+    ok(&mut c, &["INCR", "during"]);
+    ok(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+    ok(&mut c, &["INCR", "during"]);
+    ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+    wait_rewrite(&mut c);
+    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+    ok(&mut c, &["INCR", "during"]);
+    let before = snapshot(&mut c);
+    assert_eq!(bytes(qs(&mut c, &["GET", "during"])), b"4");
+    drop(c);
+    p.shutdown();
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    assert_eq!(snapshot(&mut c), before, "{}", log_of(&dir));
+    drop(c);
+    p.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -258,13 +258,13 @@ fn load_file(srv: &'static Server, paths: &Paths, name: &str, old_style: bool) -
                     log::warning(&e);
                     return Err(String::new());
                 }
-                if old_style {
-                    log::notice("Reading the remaining AOF tail...");
-                }
                 log::notice(&format!(
                     "Done loading RDB, keys loaded: {}, keys expired: {}.",
                     sum.loaded, sum.expired
                 ));
+                if old_style {
+                    log::notice("Reading the remaining AOF tail...");
+                }
                 Ok(sum.end)
             }
             Err(e) => {

@@ -401,7 +401,13 @@ struct Switch {
     /// Its name, and whether the manifest does not list it yet (the AOF is
     /// being turned on).
     incr: Option<(String, bool)>,
+    /// [`GENERATION`] at the instant.
+    gen: u64,
 }
+
+/// Bumped each time the AOF is turned off: a temporary incremental file
+/// opened before that is stale.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// At the instant (every shard held): switch the writer to a new
 /// incremental file (`openNewIncrAofForAppend`).
@@ -409,7 +415,10 @@ fn switch_at_instant(srv: &'static Server, paths: &Paths) -> Result<Switch, Stri
     let mut guard = MANIFEST.lock();
     let state = AOF_STATE.load(Ordering::Acquire);
     if state == OFF {
-        return Ok(Switch { incr: None });
+        return Ok(Switch {
+            incr: None,
+            gen: GENERATION.load(Ordering::Acquire),
+        });
     }
     let mut am = guard.clone().unwrap_or_default();
     // Turning the AOF on: a temporary file, named in the manifest once
@@ -440,6 +449,7 @@ fn switch_at_instant(srv: &'static Server, paths: &Paths) -> Result<Switch, Stri
     ));
     Ok(Switch {
         incr: Some((name, state == WAIT_REWRITE)),
+        gen: GENERATION.load(Ordering::Acquire),
     })
 }
 
@@ -541,7 +551,10 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
     let base = am.new_base(&paths.filename, preamble);
     let mut renamed_incr = None;
     if let Some((temp, true)) = &sw.incr {
-        if state == WAIT_REWRITE {
+        if state != WAIT_REWRITE || sw.gen != GENERATION.load(Ordering::Acquire) {
+            // The AOF was turned off (and maybe on again) meanwhile.
+            let _ = std::fs::remove_file(paths.file(temp));
+        } else {
             let name = am.new_incr(&paths.filename);
             if let Err(e) = std::fs::rename(paths.file(temp), paths.file(&name)) {
                 drop(guard);
@@ -555,7 +568,14 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
             renamed_incr = Some((temp.clone(), name));
         }
     }
-    am.mark_rewritten_incr_as_history(state != OFF && sw.incr.is_some());
+    // The newest incremental file stays only when it is the one opened at
+    // this rewrite's instant (it holds exactly what follows the image).
+    let keep = match &sw.incr {
+        Some((n, false)) => am.incr.last().is_some_and(|l| &l.name == n),
+        Some((_, true)) => renamed_incr.is_some(),
+        None => false,
+    };
+    am.mark_rewritten_incr_as_history(state != OFF && keep);
     if state == OFF {
         // The AOF was turned off meanwhile: the base alone.
         for i in am.incr.drain(..) {
@@ -585,7 +605,7 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
         "Successfully renamed the temporary AOF base file {} into {}",
         tmp, base
     ));
-    if let Some((temp, name)) = renamed_incr {
+    if let Some((temp, name)) = &renamed_incr {
         log::notice(&format!(
             "Successfully renamed the temporary AOF incr file {} into {}",
             temp, name
@@ -595,7 +615,7 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
     BASE_SIZE.store(base_size, Ordering::Relaxed);
     FROZEN_SIZE.store(base_size, Ordering::Relaxed);
     REWRITE_BASE_SIZE.store(base_size + writer::incr_size(), Ordering::Relaxed);
-    if state == WAIT_REWRITE {
+    if renamed_incr.is_some() {
         AOF_STATE.store(ON, Ordering::Release);
     }
     del_history(srv, paths, &mut am);
@@ -651,6 +671,7 @@ fn stop_append_only() {
     if let Err(e) = writer::detach() {
         log::warning(&format!("Error flushing the AOF on disk: {}", e));
     }
+    GENERATION.fetch_add(1, Ordering::AcqRel);
     AOF_STATE.store(OFF, Ordering::Release);
     SCHEDULED.store(false, Ordering::Release);
 }
