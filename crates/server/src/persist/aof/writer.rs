@@ -162,20 +162,25 @@ fn server() -> Option<&'static Server> {
 ///
 /// Must be called with every shard held (exclusive mode) or before clients
 /// are accepted: no command may be appending meanwhile.
+///
+/// If what is buffered cannot be written to the previous file, nothing
+/// changes (the previous file stays attached) and the error is returned:
+/// those records belong before the switch (a rewrite's base already holds
+/// their effects), never in the new file.
 pub fn attach(srv: &'static Server, file: File, path: PathBuf) -> std::io::Result<()> {
     let wr = w();
     start_thread(srv)?;
     refresh_config(srv);
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut io = wr.io.lock();
-    let res = flush_locked(wr, &mut io, true);
+    if io.file.is_some() {
+        flush_locked(wr, &mut io, true)?;
+    }
     let mut ap = wr.append.lock();
-    if res.is_err() {
-        // The old file is being left behind: what could not be written to
-        // it goes to the new one (it holds the same commands, in order).
-        log::warning(
-            "Error flushing the AOF buffer to the previous file; writing it to the new one",
-        );
+    if io.file.is_none() && !wr.active.load(Ordering::Acquire) {
+        // Nothing was attached: nothing buffered belongs anywhere.
+        ap.buf.clear();
+        wr.buffered.store(0, Ordering::Relaxed);
     }
     io.file = Some(file);
     io.path = path;
