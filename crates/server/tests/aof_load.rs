@@ -959,3 +959,48 @@ fn appendonly_toggled_during_a_rewrite_stays_consistent() {
     p.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bgrewriteaof_with_aof_off_writes_a_base_only() {
+    let dir = temp_dir("off");
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    for _ in 0..5 {
+        ok(&mut c, &["INCR", "a"]);
+    }
+    drop(c);
+    p.shutdown();
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    // The replayed commands count as changes, as in Redis.
+    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "5");
+    ok(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+    ok(&mut c, &["INCR", "a"]);
+    assert_eq!(
+        bytes(qs(&mut c, &["BGREWRITEAOF"])),
+        b"Background append only file rewriting started"
+    );
+    wait_rewrite(&mut c);
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{:?}", names);
+    drop(c);
+    p.shutdown();
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    assert_eq!(bytes(qs(&mut c, &["GET", "a"])), b"6");
+    assert_eq!(
+        manifest(&dir),
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    drop(c);
+    p.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -541,9 +541,9 @@ pub fn start(srv: &'static Server) -> bool {
     if load_all(srv, &paths, &mut am).is_err() {
         return false;
     }
-    // What loading did is not command traffic.
+    // What loading did is not command traffic (the dirty counter keeps
+    // the replayed changes, as in Redis).
     srv.stats.reset();
-    srv.dirty.store(0, std::sync::atomic::Ordering::Relaxed);
     if had_files {
         log::notice(&format!(
             "DB loaded from append only file: {:.3} seconds",
