@@ -46,7 +46,6 @@ static CONSECUTIVE_FAILURES: AtomicU64 = AtomicU64::new(0);
 static REWRITE_BASE_SIZE: AtomicU64 = AtomicU64::new(0);
 /// Bytes of the base and the incremental files before the current one.
 static FROZEN_SIZE: AtomicU64 = AtomicU64::new(0);
-static BASE_SIZE: AtomicU64 = AtomicU64::new(0);
 static LOADING: AtomicBool = AtomicBool::new(false);
 static LOADING_TOTAL: AtomicU64 = AtomicU64::new(0);
 static LOADING_START: AtomicI64 = AtomicI64::new(0);
@@ -64,7 +63,6 @@ pub fn set_loading(on: bool, total: u64) {
 
 pub fn loaded_sizes(total: u64, base: u64) {
     REWRITE_BASE_SIZE.store(base, Ordering::Relaxed);
-    BASE_SIZE.store(base, Ordering::Relaxed);
     let _ = total;
 }
 
@@ -279,7 +277,8 @@ fn write_base(
 /// one when there is none), persists the manifest and attaches the writer.
 pub fn open_on_start(srv: &'static Server, paths: &Paths, am: &mut Manifest) -> Result<(), String> {
     mkdir(paths)?;
-    if am.base.is_none() && am.incr.is_empty() {
+    let created = am.base.is_none() && am.incr.is_empty();
+    if created {
         let preamble = cfg_bool(srv, "aof-use-rdb-preamble", true);
         let name = am.new_base(&paths.filename, preamble);
         let functions = crate::script::library_codes();
@@ -312,11 +311,9 @@ pub fn open_on_start(srv: &'static Server, paths: &Paths, am: &mut Manifest) -> 
         .take(am.incr.len().saturating_sub(1))
         .map(|i| size_of(&paths.file(&i.name)))
         .sum();
-    BASE_SIZE.store(base, Ordering::Relaxed);
-    FROZEN_SIZE.store(base + older, Ordering::Relaxed);
-    if REWRITE_BASE_SIZE.load(Ordering::Relaxed) == 0 {
-        REWRITE_BASE_SIZE.store(base, Ordering::Relaxed);
-    }
+    // Like Redis, a base created here is not counted in aof_current_size
+    // (nothing was loaded) until the next rewrite.
+    FROZEN_SIZE.store(if created { 0 } else { base + older }, Ordering::Relaxed);
     writer::attach(srv, file, path)
         .map_err(|e| format!("Can't open the append-only file {}: {}", name, e))?;
     AOF_STATE.store(ON, Ordering::Release);
@@ -612,7 +609,6 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
         ));
     }
     let base_size = size_of(&base_path);
-    BASE_SIZE.store(base_size, Ordering::Relaxed);
     FROZEN_SIZE.store(base_size, Ordering::Relaxed);
     REWRITE_BASE_SIZE.store(base_size + writer::incr_size(), Ordering::Relaxed);
     if renamed_incr.is_some() {
@@ -818,7 +814,7 @@ pub fn info_fields(_srv: &'static Server) -> Vec<(String, String)> {
         v.push(kv("aof_current_size", current_size().to_string()));
         v.push(kv(
             "aof_base_size",
-            BASE_SIZE.load(Ordering::Relaxed).to_string(),
+            REWRITE_BASE_SIZE.load(Ordering::Relaxed).to_string(),
         ));
         v.push(kv("aof_pending_rewrite", "0".into()));
         v.push(kv("aof_buffer_length", writer::buffer_length().to_string()));
