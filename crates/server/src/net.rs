@@ -301,10 +301,10 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                     }
                     let pending = std::mem::take(&mut *shared.mailbox.lock());
                     if !pending.is_empty() {
-                        stream.write_all(&pending).await?;
                         // Another thread's reply: wait for all appended records.
                         crate::persist::aof::writer::note_all();
                         crate::persist::aof::writer::reply_barrier().await;
+                        stream.write_all(&pending).await?;
                         bump(&wstats.net_out, pending.len() as u64);
                     }
                     continue;
@@ -357,13 +357,13 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                         let paused = is_paused_for(srv, &sl);
                         while is_paused_for(srv, &sl) {
                             if !out.is_empty() {
+                                crate::persist::aof::writer::reply_barrier().await;
                                 stream.write_all(&out.buf).await?;
                                 out.clear();
                             }
                             tokio::time::sleep(Duration::from_millis(5)).await;
                             if shared.kill.load(Ordering::Acquire) {
                                 return Ok(());
-                                crate::persist::aof::writer::reply_barrier().await;
                             }
                         }
                         if paused {
@@ -399,24 +399,24 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
                         }
                         if let Some(b) = blocked {
                             if !out.is_empty() {
+                                crate::persist::aof::writer::reply_barrier().await;
                                 stream.write_all(&out.buf).await?;
                                 out.clear();
                             }
                             crate::hooks::wait_block(srv, &mut client, &mut out, b).await;
-                            crate::server::batch_begin();
-                        }
-                                crate::persist::aof::writer::reply_barrier().await;
-                        if out.len() >= FLUSH_THRESHOLD {
-                            bump(&wstats.net_out, out.len() as u64);
-                            stream.write_all(&out.buf).await?;
-                            out.clear();
                             // Served by another command: its records first.
                             crate::persist::aof::writer::note_all();
+                            crate::server::batch_begin();
+                        }
+                        if out.len() >= FLUSH_THRESHOLD {
+                            bump(&wstats.net_out, out.len() as u64);
+                            crate::persist::aof::writer::reply_barrier().await;
+                            stream.write_all(&out.buf).await?;
+                            out.clear();
                         }
                         if shared.kill.load(Ordering::Acquire) {
                             return Ok(());
                         }
-                            crate::persist::aof::writer::reply_barrier().await;
                     }
                     Err(e) => {
                         out.error(&e.message());
@@ -446,17 +446,17 @@ async fn serve(srv: &'static Server, s: std::net::TcpStream, worker: usize) -> s
             let pending = std::mem::take(&mut *shared.mailbox.lock());
             if !pending.is_empty() {
                 out.raw(&pending);
+                crate::persist::aof::writer::note_all();
             }
             if !out.is_empty() {
+                // appendfsync always: replies leave once their records are on disk.
+                crate::persist::aof::writer::reply_barrier().await;
                 bump(&wstats.net_out, out.len() as u64);
                 shared
                     .tot_net_out
                     .fetch_add(out.len() as u64, Ordering::Relaxed);
-                crate::persist::aof::writer::note_all();
                 stream.write_all(&out.buf).await?;
                 out.clear();
-                // appendfsync always: replies leave once their records are on disk.
-                crate::persist::aof::writer::reply_barrier().await;
                 if out.buf.capacity() > 1 << 20 {
                     out.buf = Vec::with_capacity(256);
                 }

@@ -9,8 +9,7 @@
 //! the candidates of the walked set are copied out and filtered set by set.
 
 use crate::cmd::hash::{
-    config_usize, parse_random_count, parse_scan_opts, reply_empty_scan,
-    MAX_RANDOM_REPLY_BYTES,
+    config_usize, parse_random_count, parse_scan_opts, reply_empty_scan, MAX_RANDOM_REPLY_BYTES,
 };
 use crate::cmd::util::{eq_ic, parse_i64, parse_scan_cursor};
 use crate::dispatch::{Access, CommandTable, Ctx, ERR_SYNTAX, WRONGTYPE};
@@ -383,13 +382,13 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     ctx.ks.notify(notify::SET, "spop", key);
-    let reply_start = ctx.out.buf.len();
     ctx.ks.add_dirty(count.min(size) as u64);
+    let reply_start = ctx.out.buf.len();
     // CASE 1: everything goes; the reply is the set as SUNION would build it.
+    if count >= size {
         // Propagated as the deletion of the whole set.
         let del = crate::propagate::del_name("lazyfree-lazy-server-del");
         crate::propagate::rewrite(&[del, key]);
-    if count >= size {
         if let Found::Set(s) = write(&mut ctx.ks, key) {
             let mut all = SetValue::new_intset();
             union_into(&mut all, s, &lim);
@@ -468,6 +467,7 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
             *s = ns;
         }
     }
+    ctx.ks.modified(key);
     // Propagated as SREMs of the popped members, 1024 per command (as
     // Redis), read back from the reply just written.
     if crate::propagate::enabled() {
@@ -483,7 +483,6 @@ fn spop_count(ctx: &mut Ctx, argv: &[&[u8]]) {
             crate::propagate::also(db, &v);
         }
     }
-    ctx.ks.modified(key);
 }
 
 fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
