@@ -371,25 +371,36 @@ impl Quicklist {
             return true;
         }
         if node.plain {
-            // A small value where a large one was: it becomes a packed node.
-            let mut n = Node::packed();
-            n.push(End::Tail, e);
-            *node = n;
-            self.merge_around(ni, fill);
+            // A small value where a large one was (Redis: insert it after
+            // the plain node, then drop the plain node).
+            self.insert(i, e, true, fill);
+            if self.nodes.remove(ni).is_some() {
+                self.count -= 1;
+            }
             return true;
         }
-        // A large value inside a packed node: split around it.
-        let after = node.split_off(off + 1);
-        node.lp.remove(off);
-        node.resize();
-        let mut at = ni + 1;
-        self.nodes.insert(at, Node::plain(e));
-        if after.count() > 0 {
-            at += 1;
-            self.nodes.insert(at, after);
+        // A large value inside a packed node: split after it, put the plain
+        // node between the halves, then drop the replaced entry (the head
+        // half's last) and merge around the plain node unless the head half
+        // is gone.
+        let cnt = node.count();
+        let rest = if off + 1 < cnt {
+            Some(node.split_off(off + 1))
+        } else {
+            None
+        };
+        self.nodes.insert(ni + 1, Node::plain(e));
+        if let Some(rest) = rest {
+            self.nodes.insert(ni + 2, rest);
         }
-        if self.nodes.get(ni).map(|n| n.count() == 0).unwrap_or(false) {
+        let single = self.nodes.get(ni).is_some_and(|n| n.count() == 1);
+        if single {
             self.nodes.remove(ni);
+        } else {
+            if let Some(n) = self.nodes.get_mut(ni) {
+                n.pop(End::Tail);
+            }
+            self.merge_around(ni + 1, fill);
         }
         true
     }
@@ -471,7 +482,10 @@ impl Quicklist {
                 n.push(End::Tail, e);
             }
             self.nodes.insert(ni + 1, rest);
-            self.merge_around(ni, fill);
+            // Redis merges around the node it split: the part that kept the
+            // original listpack (the head part when inserting after, the
+            // tail part when inserting before).
+            self.merge_around(if after { ni } else { ni + 1 }, fill);
         }
         true
     }
@@ -973,6 +987,66 @@ mod tests {
         assert_eq!(redis_entry_size(b"a"), 3);
         assert_eq!(redis_entry_size(&[b'x'; 100]), 103);
         assert_eq!(redis_entry_size(b"9223372036854775807"), 10);
+    }
+
+    /// Node sizes (plain nodes count 1), head to tail.
+    fn shape(l: &ListValue) -> Vec<usize> {
+        match l {
+            ListValue::Pack(lp) => vec![lp.len()],
+            ListValue::Quick(q) => q.nodes.iter().map(|n| n.count()).collect(),
+        }
+    }
+
+    fn push_all(l: &mut ListValue, items: &[&[u8]], fill: i64) {
+        for i in items {
+            l.convert_for_growth(fill, i.len(), 1);
+            l.push(End::Tail, i, fill);
+        }
+    }
+
+    // Node shapes below were recorded from Redis 7.2 (list-max-listpack-size 4).
+    #[test]
+    fn insert_before_merges_around_the_split_node() {
+        let mut l = ListValue::new();
+        push_all(&mut l, &[b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"], 4);
+        for x in [b"f", b"g", b"h"] {
+            l.remove_matching(x, 0, false);
+        }
+        push_all(&mut l, &[b"i"], 4);
+        assert_eq!(shape(&l), vec![4, 2]);
+        assert!(l.insert(2, b"X", false, 4));
+        assert_eq!(shape(&l), vec![3, 4]);
+        assert_eq!(items(&l), vec!["a", "b", "X", "c", "d", "e", "i"]);
+    }
+
+    #[test]
+    fn lset_small_over_plain_inserts_after_then_drops_it() {
+        let big = vec![b'B'; 9000];
+        let mut l = ListValue::new();
+        push_all(&mut l, &[b"a", b"b", &big, b"c", b"d", b"e", b"f"], 4);
+        assert_eq!(shape(&l), vec![2, 1, 4]);
+        assert!(l.set(2, b"x", 4));
+        assert_eq!(shape(&l), vec![2, 1, 4]);
+        assert_eq!(items(&l), vec!["a", "b", "x", "c", "d", "e", "f"]);
+    }
+
+    #[test]
+    fn lset_large_in_packed_node_splits_and_merges_around_it() {
+        let big = vec![b'B'; 9000];
+        let mut l = ListValue::new();
+        push_all(
+            &mut l,
+            &[b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h", b"i"],
+            4,
+        );
+        for _ in 0..3 {
+            l.pop(End::Head);
+        }
+        assert_eq!(shape(&l), vec![1, 4, 1]);
+        assert!(l.set(2, &big, 4));
+        assert_eq!(shape(&l), vec![2, 1, 3]);
+        assert_eq!(l.get(2).map(|e| e.len()), Some(9000));
+        assert_eq!(l.len(), 6);
     }
 
     #[test]
