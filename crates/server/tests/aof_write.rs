@@ -175,6 +175,8 @@ const FUNC: &str =
 /// Runs the propagation sequence on a server at `port`.
 fn run_sequence(port: u16) {
     let mut c = Conn::new(port);
+    // Lazy expiry only (active expiry would race with the sleeps below).
+    assert_eq!(c.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
     let mut run = |args: &[&str]| {
         c.cmd(args);
     };
@@ -568,7 +570,14 @@ fn propagation_matches_redis() {
     let p = spawn(
         spinel(),
         &dir,
-        &["--appendonly", "yes", "--appendfsync", "always"],
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--enable-debug-command",
+            "yes",
+        ],
     );
     run_sequence(p.port);
     let got = wait_for_marker(&dir);
@@ -599,6 +608,8 @@ fn record_from_reference() {
         "no",
         "--lazyfree-lazy-user-flush",
         "no",
+        "--enable-debug-command",
+        "yes",
     ];
     let p = spawn(&bin, &dir, &args);
     run_sequence(p.port);
@@ -1066,7 +1077,14 @@ fn dataset(port: u16) -> Vec<String> {
 #[test]
 fn stream_replays_to_the_same_dataset() {
     let dir = tempdir("replay");
-    let args = ["--appendonly", "yes", "--appendfsync", "always"];
+    let args = [
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--enable-debug-command",
+        "yes",
+    ];
     let p = spawn(spinel(), &dir, &args);
     run_sequence(p.port);
     run_sequence2(p.port);
