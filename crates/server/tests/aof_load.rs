@@ -69,20 +69,52 @@ fn log_of(dir: &Path) -> String {
 }
 
 impl Proc {
+    /// Starts the server; retries on another port when the one it was
+    /// given turns out to be another test's server.
     fn start(bin: &str, dir: &Path, extra: &[&str]) -> Proc {
+        for _ in 0..5 {
+            if let Some(p) = Self::try_start(bin, dir, extra) {
+                return p;
+            }
+        }
+        panic!("{} could not get a port of its own", bin);
+    }
+
+    fn try_start(bin: &str, dir: &Path, extra: &[&str]) -> Option<Proc> {
         let (mut child, port) = spawn(bin, dir, extra);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                let p = Proc {
+                let mut p = Proc {
                     child,
                     port,
                     dir: dir.to_path_buf(),
                 };
-                // The port may be bound before loading ends: wait for a reply.
+                // The port may be bound before loading ends (Valkey
+                // answers -LOADING meanwhile): wait for a PONG, and check
+                // it comes from this server.
                 let mut c = p.conn();
-                let _ = redis::cmd("PING").query::<RV>(&mut c);
-                return p;
+                let want = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+                while Instant::now() < deadline {
+                    let pong = matches!(
+                        redis::cmd("PING").query::<RV>(&mut c),
+                        Ok(RV::SimpleString(ref s)) if s == "PONG"
+                    );
+                    if pong {
+                        let d = list(qs(&mut c, &["CONFIG", "GET", "dir"]));
+                        let got = d
+                            .get(1)
+                            .map(|b| PathBuf::from(String::from_utf8_lossy(b).into_owned()));
+                        if got.as_deref() == Some(want.as_path()) {
+                            return Some(p);
+                        }
+                        let _ = p.child.kill();
+                        let _ = p.child.wait();
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                panic!("{} did not answer PING: {}", bin, log_of(dir));
             }
             if let Ok(Some(st)) = child.try_wait() {
                 panic!(
@@ -636,7 +668,12 @@ fn truncated_tail_loads_with_aof_load_truncated_yes() {
     p.shutdown();
     let p = Proc::spinel(&dir, &["--appendonly", "yes", "--aof-load-truncated", "no"]);
     let mut c = p.conn();
-    assert_eq!(bytes(qs(&mut c, &["GET", "d"])), b"4");
+    assert_eq!(
+        String::from_utf8_lossy(&bytes(qs(&mut c, &["GET", "d"]))),
+        "4",
+        "{}",
+        log_of(&dir)
+    );
     drop(c);
     p.shutdown();
     let _ = std::fs::remove_dir_all(&dir);

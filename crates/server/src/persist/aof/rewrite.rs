@@ -256,9 +256,21 @@ fn write_base(
         if rdb_preamble {
             image(&mut w).map_err(|e| e.to_string())?;
         } else {
-            let mut img = Vec::new();
-            image(&mut img).map_err(|e| e.to_string())?;
-            rdb_to_commands(srv, &img, &mut w)?;
+            // The image goes to a scratch file first (mapped, not held in
+            // the heap), then becomes commands.
+            let scratch = path.with_extension("rdb-image");
+            let r = (|| -> Result<(), String> {
+                let f = std::fs::File::create(&scratch).map_err(|e| e.to_string())?;
+                let mut sw = std::io::BufWriter::with_capacity(1 << 16, f);
+                image(&mut sw).map_err(|e| e.to_string())?;
+                sw.flush().map_err(|e| e.to_string())?;
+                drop(sw);
+                let img = crate::persist::FileBytes::open(&scratch.to_string_lossy())
+                    .map_err(|e| e.to_string())?;
+                rdb_to_commands(srv, img.as_slice(), &mut w)
+            })();
+            let _ = std::fs::remove_file(&scratch);
+            r?;
         }
         w.flush().map_err(|e| e.to_string())?;
         let f = w.into_inner().map_err(|e| e.to_string())?;
