@@ -726,11 +726,27 @@ pub fn run_command(
     handler: Handler,
     wstats: &'static WorkerStats,
 ) -> Outcome {
-    let mut locks = match acquire(srv, client, cmd, argv) {
-        Ok(l) => l,
-        Err(e) => {
-            out.error(&e);
-            return Outcome::Done;
+    let single_key = matches!(cmd.lock, LockKind::Keys)
+        && cmd.flags & cflag::MOVABLEKEYS == 0
+        && cmd.first_key > 0
+        && cmd.last_key == cmd.first_key;
+    let mut locks = if single_key || matches!(cmd.lock, LockKind::None) {
+        // The common cases, built in place (`acquire` would do the same).
+        let ks = &srv.ks;
+        let mut l = Locks::none(ks, &srv.thread_locks, client.worker);
+        if let Some(k) = argv.get(cmd.first_key as usize).filter(|_| single_key) {
+            let h = ks.hash(k);
+            l.lock_shard(client.db, ks.shard_of(h));
+            l.remember_hash(k, h);
+        }
+        l
+    } else {
+        match acquire(srv, client, cmd, argv) {
+            Ok(l) => l,
+            Err(e) => {
+                out.error(&e);
+                return Outcome::Done;
+            }
         }
     };
     let outcome = invoke(srv, client, out, argv, cmd, handler, wstats, &mut locks);

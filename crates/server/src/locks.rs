@@ -83,6 +83,15 @@ impl Locks {
         l
     }
 
+    /// Adds the lock of shard `(db, shard)`; for a set of shards use
+    /// [`Locks::keys`], which takes them in order.
+    #[inline]
+    pub fn lock_shard(&mut self, db: usize, shard: usize) {
+        if let Some(m) = self.ks.dbs.get(db).and_then(|d| d.shards.get(shard)) {
+            self.guards.push((db as u32, shard as u32, m.lock()));
+        }
+    }
+
     /// Records the hash of an argument key. The slice must stay alive and
     /// unchanged until [`Locks::forget_hashes`] or the end of these locks.
     #[inline]
