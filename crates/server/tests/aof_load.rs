@@ -1041,3 +1041,54 @@ fn bgrewriteaof_with_aof_off_writes_a_base_only() {
     p.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn truncated_file_that_is_not_the_last_stops_start_up() {
+    let dir = temp_dir("trunc-mid");
+    let p = Proc::spinel(
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--aof-use-rdb-preamble",
+            "no",
+            "--aof-timestamp-enabled",
+            "yes",
+        ],
+    );
+    let mut c = p.conn();
+    ok(&mut c, &["SET", "a", "1"]);
+    ok(&mut c, &["BGREWRITEAOF"]);
+    wait_rewrite(&mut c);
+    ok(&mut c, &["SET", "b", "2"]);
+    drop(c);
+    p.shutdown();
+    let base = dir.join("appendonlydir/appendonly.aof.2.base.aof");
+    let text = std::fs::read(&base).expect("base");
+    assert!(
+        text.starts_with(b"#TS:"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+    // The base loads (annotations skipped) ...
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    assert_eq!(bytes(qs(&mut c, &["GET", "a"])), b"1");
+    assert_eq!(bytes(qs(&mut c, &["GET", "b"])), b"2");
+    drop(c);
+    p.shutdown();
+    // ... but cut short, it is not the last file: fatal.
+    let mut cut = text.clone();
+    cut.truncate(text.len() - 3);
+    std::fs::write(&base, &cut).expect("write");
+    let log = spinel_fails(
+        &dir,
+        &["--appendonly", "yes", "--aof-load-truncated", "yes"],
+    );
+    assert!(
+        log.contains("Fatal error: the truncated file is not the last file"),
+        "{}",
+        log
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -190,6 +190,10 @@ fn rdb_to_commands(srv: &Server, image: &[u8], w: &mut dyn Write) -> Result<(), 
     let lim = crate::persist::load_limits(srv);
     let mut cur_db: Option<usize> = None;
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    // `aof-timestamp-enabled`: the base starts with its time annotation.
+    if cfg_bool(srv, "aof-timestamp-enabled", false) {
+        buf.extend_from_slice(format!("#TS:{}\r\n", now_ms() / 1000).as_bytes());
+    }
     let mut err: Option<std::io::Error> = None;
     let mut flush = |buf: &mut Vec<u8>, err: &mut Option<std::io::Error>| {
         if err.is_none() {
