@@ -161,6 +161,50 @@ fn quick_len(buf: &[u8], from: usize) -> Option<(i64, usize)> {
     Some((v, cr))
 }
 
+/// Fast path for a common request: a multibulk request whose length lines
+/// all take [`quick_len`]'s fast path and that is complete in `buf`, within
+/// the limits. Anything else (None) goes through the general, resumable
+/// path, which parses it the same way or reports the error.
+#[inline]
+fn parse_whole(buf: &[u8], limits: &Limits, argv: &mut Argv) -> Option<usize> {
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (n, cr) = quick_len(buf, 1)?;
+    let max_args = if limits.unauthenticated {
+        UNAUTH_MAX_MULTIBULK
+    } else {
+        1024
+    };
+    if n == 0 || n > max_args {
+        return None;
+    }
+    let max_bulk = if limits.unauthenticated {
+        limits.max_bulk_len.min(UNAUTH_MAX_BULK)
+    } else {
+        limits.max_bulk_len
+    };
+    let mut pos = cr + 2;
+    for _ in 0..n {
+        if buf.get(pos) != Some(&b'$') {
+            return None;
+        }
+        let (l, cr) = quick_len(buf, pos + 1)?;
+        if l > max_bulk {
+            return None;
+        }
+        let start = cr + 2;
+        let end = start + l as usize;
+        // Redis skips the two bytes after the payload without checking them.
+        if buf.len() < end + 2 {
+            return None;
+        }
+        argv.ranges.push((start, end));
+        pos = end + 2;
+    }
+    Some(pos)
+}
+
 fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
     buf.get(from..)?
         .iter()
@@ -188,6 +232,10 @@ impl Parser {
         argv: &mut Argv,
     ) -> Result<Parsed, ProtoError> {
         if self.mb.is_none() {
+            argv.clear();
+            if let Some(used) = parse_whole(buf, limits, argv) {
+                return Ok(Parsed::Done(used));
+            }
             argv.clear();
             if buf.is_empty() {
                 return Ok(Parsed::Incomplete);
@@ -519,6 +567,63 @@ mod tests {
                     out.push(v.iter().map(|s| s.to_vec()).collect());
                     off += n;
                 }
+            }
+        }
+    }
+
+    /// Whole requests (fast path) and the same bytes fed one at a time
+    /// (resumable path) parse alike, errors and limits included.
+    #[test]
+    fn whole_and_incremental_agree() {
+        let inputs: &[&[u8]] = &[
+            b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n*3\r\n$3\r\nSET\r\n$0\r\n\r\n$2\r\nxy\r\n",
+            b"*1\r\n$02\r\nab\r\n",
+            b"*2\r\n$3\r\nGET\r\n$20000\r\n",
+            b"*11\r\n$1\r\na\r\n",
+            b"*1\r\n$-1\r\n",
+            b"*1\r\n:1\r\n",
+            b"*0\r\n*1\r\n$4\r\nPING\r\n",
+        ];
+        for unauth in [false, true] {
+            let lim = Limits {
+                max_bulk_len: 512 * 1024 * 1024,
+                unauthenticated: unauth,
+            };
+            for input in inputs {
+                let mut whole = Vec::new();
+                let mut p = Parser::new();
+                let mut argv = Argv::default();
+                let mut off = 0;
+                loop {
+                    match p.parse(&input[off..], &lim, &mut argv) {
+                        Ok(Parsed::Done(n)) => {
+                            whole.push(Ok((n, argv.ranges.clone())));
+                            off += n;
+                        }
+                        Ok(Parsed::Incomplete) => break,
+                        Err(e) => {
+                            whole.push(Err(e));
+                            break;
+                        }
+                    }
+                }
+                let mut step = Vec::new();
+                let mut p = Parser::new();
+                let (mut off, mut end) = (0, 0);
+                while end <= input.len() {
+                    match p.parse(&input[off..end], &lim, &mut argv) {
+                        Ok(Parsed::Done(n)) => {
+                            step.push(Ok((n, argv.ranges.clone())));
+                            off += n;
+                        }
+                        Ok(Parsed::Incomplete) => end += 1,
+                        Err(e) => {
+                            step.push(Err(e));
+                            break;
+                        }
+                    }
+                }
+                assert_eq!(whole, step, "{:?} unauth={}", input, unauth);
             }
         }
     }
