@@ -414,9 +414,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Redis's `sdsneedsrepr`, plus `'` (which `sdssplitargs` would take for
+/// an opening quote, so Redis could not read such a name back).
 fn needs_repr(s: &[u8]) -> bool {
     s.iter()
-        .any(|&c| c == b'\\' || c == b'"' || !(0x21..=0x7e).contains(&c))
+        .any(|&c| c == b'\\' || c == b'"' || c == b'\'' || !(0x21..=0x7e).contains(&c))
 }
 
 /// Redis's `sdscatrepr`.
