@@ -878,7 +878,12 @@ fn bgrewriteaof_replies_like_redis() {
     assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "1");
     ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
     wait_rewrite(&mut c);
-    assert_eq!(info_field(&mut c, "aof_rewrites"), "2");
+    assert_eq!(
+        info_field(&mut c, "aof_rewrites"),
+        "2",
+        "{}",
+        String::from_utf8_lossy(&bytes(qs(&mut c, &["INFO", "persistence"])))
+    );
     drop(c);
     p.shutdown();
     let _ = std::fs::remove_dir_all(&dir);

@@ -450,9 +450,11 @@ fn switch_at_instant(srv: &'static Server, paths: &Paths) -> Result<Switch, Stri
             format!("Can't persist the AOF manifest file: {}", e)
         })?;
     }
-    let before = writer::incr_size();
+    let old = writer::incr_path();
     writer::attach(srv, file, path).map_err(|e| e.to_string())?;
     if state == ON {
+        // The previous file's final size (attach wrote what was pending).
+        let before = old.map(|p| size_of(&p)).unwrap_or(0);
         FROZEN_SIZE.fetch_add(before, Ordering::Relaxed);
         *guard = Some(am);
     }
