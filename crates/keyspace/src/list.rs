@@ -784,7 +784,13 @@ impl ListValue {
         match self {
             ListValue::Pack(lp) => match end {
                 End::Head => lp.push_front(e),
-                End::Tail => lp.push_back(e),
+                End::Tail => {
+                    // Small lists grow exactly (usually in place in the
+                    // allocator's size class) rather than doubling and
+                    // being shrunk back by `fit`.
+                    lp.reserve_exact(crate::listpack::entry_size(e.len()));
+                    lp.push_back(e);
+                }
             },
             ListValue::Quick(q) => q.push(end, e, fill),
         }

@@ -236,14 +236,21 @@ impl Listpack {
         self.count += 1;
     }
 
+    /// Makes room for `bytes` more without over-allocating.
+    pub fn reserve_exact(&mut self, bytes: usize) {
+        self.buf.reserve_exact(bytes);
+    }
+
     pub fn push_front(&mut self, e: &[u8]) {
         let size = entry_size(e.len());
         let head = self.start();
         if head < size {
-            // Move the entries right to make room (a step of free room
-            // beyond this entry, so the next head pushes are free).
+            // Move the entries right to make room, plus free room of an
+            // eighth of the entries (so a run of head pushes moves them
+            // O(1) times per byte pushed, and a small listpack keeps little
+            // slack).
             let used = self.bytes();
-            let room = size + used.clamp(16, MAX_FRONT_ROOM);
+            let room = size + (used / 8).min(MAX_FRONT_ROOM);
             if u32::try_from(room).is_err() {
                 // Too large to keep room for: plain insertion.
                 let enc = encode(e);
