@@ -41,6 +41,7 @@ static LAST_OK: AtomicBool = AtomicBool::new(true);
 static LAST_FAIL_MS: AtomicI64 = AtomicI64::new(0);
 static REWRITES: AtomicU64 = AtomicU64::new(0);
 static CONSECUTIVE_FAILURES: AtomicU64 = AtomicU64::new(0);
+static LAST_COW: AtomicU64 = AtomicU64::new(0);
 /// `aof_rewrite_base_size`: the AOF size right after the last rewrite
 /// (or the base size after loading), for the automatic rewrite.
 static REWRITE_BASE_SIZE: AtomicU64 = AtomicU64::new(0);
@@ -522,7 +523,13 @@ fn rewrite(srv: &'static Server, paths: &Paths) -> Result<(), String> {
         *s2.lock() = Some(r);
     }));
     let written = write_base(srv, Path::new(&tmp), preamble, &mut |w| {
-        crate::persist::snapshot::stream_snapshot(srv, w)
+        // The image's copy-on-write size is the rewrite's, not a BGSAVE's.
+        let st = &crate::persist::STATE;
+        let prev = st.last_cow_size.load(Ordering::Relaxed);
+        let r = crate::persist::snapshot::stream_snapshot(srv, w);
+        let cow = st.last_cow_size.swap(prev, Ordering::Relaxed);
+        LAST_COW.store(cow, Ordering::Relaxed);
+        r
     });
     crate::persist::clear_next_instant();
     if let Some(s) = slot.lock().take() {
@@ -827,6 +834,10 @@ pub fn info_fields(_srv: &'static Server) -> Vec<(String, String)> {
             CONSECUTIVE_FAILURES.load(Ordering::Relaxed).to_string(),
         ),
         kv("aof_last_write_status", writer::last_write_status().into()),
+        kv(
+            "aof_last_cow_size",
+            LAST_COW.load(Ordering::Relaxed).to_string(),
+        ),
     ]);
     if on {
         v.push(kv("aof_current_size", current_size().to_string()));
