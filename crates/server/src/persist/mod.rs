@@ -737,6 +737,8 @@ pub fn replace_dataset(srv: &'static Server, bytes: &[u8]) -> Result<rdb::LoadSu
         .map_err(|e| describe("(stream)", &e).join(" "))?;
     drop(shards);
     apply_functions(srv, libs)?;
+    // The AOF no longer describes the dataset: it starts over.
+    aof::rewrite::restart_after_sync(srv);
     Ok(sum)
 }
 

@@ -659,6 +659,15 @@ pub fn config_changed(srv: &'static Server, name: &str) {
     }
 }
 
+/// After a replica loaded a new dataset from its master (Redis's
+/// `restartAOFAfterSYNC`): the AOF starts over from a new base.
+pub fn restart_after_sync(srv: &'static Server) {
+    if enabled() {
+        stop_append_only();
+        start_append_only(srv);
+    }
+}
+
 fn start_append_only(srv: &'static Server) {
     {
         let _g = MANIFEST.lock();
