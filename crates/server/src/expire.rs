@@ -57,7 +57,9 @@ pub fn cron_loop(srv: &'static Server) {
         crate::stats::sample_ops(srv);
         crate::info::sample_memory();
         crate::evict::cron(srv);
-        if !crate::cmd::server::ACTIVE_EXPIRE.load(Ordering::Relaxed) {
+        // Nothing expires under a running script (it sees one frozen time
+        // and locks shards as it goes), as in Redis.
+        if !crate::cmd::server::ACTIVE_EXPIRE.load(Ordering::Relaxed) || crate::script::busy() {
             continue;
         }
         // 25% of the tick, as Redis's ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC.

@@ -108,15 +108,24 @@ pub fn register(t: &mut CommandTable) {
     t.add_lock("script|help", script_help, Some(LockKind::None));
     t.add_lock("fcall", fcall, Some(LockKind::Exclusive));
     t.add_lock("fcall_ro", fcall_ro, Some(LockKind::Exclusive));
-    t.add_lock("function|load", function_load, Some(LockKind::None));
+    // Library changes are exclusive so they reach the AOF in the order they ran.
+    t.add_lock("function|load", function_load, Some(LockKind::Exclusive));
     t.add_lock("function|list", function_list, Some(LockKind::None));
-    t.add_lock("function|delete", function_delete, Some(LockKind::None));
-    t.add_lock("function|flush", function_flush, Some(LockKind::None));
+    t.add_lock(
+        "function|delete",
+        function_delete,
+        Some(LockKind::Exclusive),
+    );
+    t.add_lock("function|flush", function_flush, Some(LockKind::Exclusive));
     t.add_lock("function|stats", function_stats, Some(LockKind::None));
     t.add_lock("function|kill", function_kill, Some(LockKind::None));
     t.add_lock("function|help", function_help, Some(LockKind::None));
     t.add_lock("function|dump", function_dump, Some(LockKind::None));
-    t.add_lock("function|restore", function_restore, Some(LockKind::None));
+    t.add_lock(
+        "function|restore",
+        function_restore,
+        Some(LockKind::Exclusive),
+    );
 }
 
 /// SHA1 of `data` as 40 lowercase hex digits.
