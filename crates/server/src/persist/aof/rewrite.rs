@@ -794,6 +794,9 @@ fn cron(srv: &'static Server) {
 pub fn info_fields(_srv: &'static Server) -> Vec<(String, String)> {
     let kv = |k: &str, v: String| (k.to_string(), v);
     let on = AOF_STATE.load(Ordering::Acquire) != OFF;
+    // Scheduled first: a rewrite starting meanwhile sets in-progress
+    // before it clears scheduled, so the pair never reads (0, 0) then.
+    let scheduled = SCHEDULED.load(Ordering::Acquire);
     let prog = in_progress();
     let cur = if prog {
         (now_ms() - STARTED_MS.load(Ordering::Relaxed)) / 1000
@@ -820,10 +823,7 @@ pub fn info_fields(_srv: &'static Server) -> Vec<(String, String)> {
     v.extend([
         kv("aof_enabled", (on as u8).to_string()),
         kv("aof_rewrite_in_progress", (prog as u8).to_string()),
-        kv(
-            "aof_rewrite_scheduled",
-            (SCHEDULED.load(Ordering::Relaxed) as u8).to_string(),
-        ),
+        kv("aof_rewrite_scheduled", (scheduled as u8).to_string()),
         kv(
             "aof_last_rewrite_time_sec",
             LAST_TIME_SEC.load(Ordering::Relaxed).to_string(),
