@@ -17,6 +17,20 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// Set while an append-only file is being replayed: nothing expires then
+/// (Redis's `keyIsExpired` under `server.loading`), so a key whose TTL
+/// passed but that a later record made persistent loads as it was.
+static LOADING: AtomicBool = AtomicBool::new(false);
+
+pub fn set_loading(on: bool) {
+    LOADING.store(on, Ordering::Relaxed);
+}
+
+#[inline]
+pub fn loading() -> bool {
+    LOADING.load(Ordering::Relaxed)
+}
+
 /// A stored value plus its access clock (LRU seconds or LFU counter).
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -106,7 +120,7 @@ impl Shard {
             return Probe::Missing;
         }
         if let Some(t) = self.expire_of(h, key) {
-            if t < now_ms {
+            if t < now_ms && !loading() {
                 self.remove(h, key);
                 self.expired_log.push(SBytes::new(key));
                 return Probe::Missing;
@@ -130,7 +144,7 @@ impl Shard {
     pub fn peek(&self, h: u64, key: &[u8], now_ms: i64) -> Option<&Entry> {
         let e = self.map.find(h, key)?;
         match self.expire_of(h, key) {
-            Some(t) if t < now_ms => None,
+            Some(t) if t < now_ms && !loading() => None,
             _ => Some(e),
         }
     }
@@ -237,7 +251,7 @@ impl Shard {
             let Some((k, &t)) = self.expires.get_index(i) else {
                 break;
             };
-            if t < now_ms {
+            if t < now_ms && !loading() {
                 let key = k.clone();
                 let h = self.expires.hasher().hash_one(key.as_slice());
                 self.remove(h, &key);

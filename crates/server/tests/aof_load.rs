@@ -1133,3 +1133,34 @@ fn truncated_file_that_is_not_the_last_stops_start_up() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Nothing expires while the AOF replays (Redis's `server.loading`): a key
+/// whose PXAT has passed but that a later record made persistent survives,
+/// an already-passed PEXPIREAT sets the time instead of deleting, and keys
+/// whose time has passed are gone once the server runs.
+#[test]
+fn keys_do_not_expire_while_loading() {
+    let dir = temp_dir("loadexp");
+    let mut text = String::new();
+    text.push_str(&resp(&["SELECT", "0"]));
+    text.push_str(&resp(&["SET", "kept", "v", "PXAT", "1000"]));
+    text.push_str(&resp(&["SET", "gone", "v", "PXAT", "1000"]));
+    text.push_str(&resp(&["SET", "viaexpire", "v"]));
+    text.push_str(&resp(&["PEXPIREAT", "viaexpire", "1000"]));
+    text.push_str(&resp(&["PERSIST", "kept"]));
+    text.push_str(&resp(&["PERSIST", "viaexpire"]));
+    text.push_str(&resp(&["RPUSH", "l", "a"]));
+    text.push_str(&resp(&["PEXPIREAT", "l", "1000"]));
+    text.push_str(&resp(&["RPUSH", "l", "b"]));
+    std::fs::write(dir.join("appendonly.aof"), &text).expect("write");
+    let p = Proc::spinel(&dir, &["--appendonly", "yes"]);
+    let mut c = p.conn();
+    assert_eq!(bytes(qs(&mut c, &["GET", "kept"])), b"v");
+    assert_eq!(bytes(qs(&mut c, &["GET", "viaexpire"])), b"v");
+    assert_eq!(qs(&mut c, &["EXISTS", "gone"]), RV::Int(0));
+    // The list kept its elements through the replay, then expired.
+    assert_eq!(qs(&mut c, &["EXISTS", "l"]), RV::Int(0));
+    drop(c);
+    p.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

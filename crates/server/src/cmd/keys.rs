@@ -955,8 +955,9 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], relative: bool, seconds: bool) 
             return;
         }
     }
-    if when <= ctx.ks.now {
-        // A time in the past deletes the key (propagated as a DEL).
+    if when <= ctx.ks.now && !spinel_keyspace::shard::loading() {
+        // A time in the past deletes the key (propagated as a DEL); not
+        // while loading the AOF (checkAlreadyExpired).
         delete_key(ctx, key, Lazy::Config("lazyfree-lazy-expire"));
         ctx.ks.add_dirty(1);
         ctx.ks.notify(notify::GENERIC, "del", key);

@@ -371,7 +371,11 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
     }
     match at {
-        Some(Ok(t)) if flags & (flag::EXAT | flag::PXAT) != 0 && t <= ctx.ks.now => {
+        Some(Ok(t))
+            if flags & (flag::EXAT | flag::PXAT) != 0
+                && t <= ctx.ks.now
+                && !spinel_keyspace::shard::loading() =>
+        {
             // An absolute time already in the past deletes the key.
             ctx.ks.delete(key);
             ctx.ks.notify(notify::GENERIC, "del", key);

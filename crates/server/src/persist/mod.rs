@@ -530,7 +530,13 @@ fn load_bytes(
     shards: Option<&mut AllShards>,
 ) -> Result<(rdb::LoadSummary, Vec<Vec<u8>>), LoadError> {
     let lim = load_limits(srv);
-    let now = now_ms();
+    // An AOF's RDB preamble keeps keys whose TTL has passed (Redis skips
+    // them only when loading a plain RDB file as a master).
+    let now = if spinel_keyspace::shard::loading() {
+        i64::MIN
+    } else {
+        now_ms()
+    };
     let ks = &srv.ks;
     let n = ks.nshards();
     let mut held = shards;
@@ -871,7 +877,7 @@ fn restore_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     if ttl > 0 && !absttl {
         ttl = ttl.saturating_add(now);
     }
-    if ttl > 0 && ttl <= now {
+    if ttl > 0 && ttl <= now && !spinel_keyspace::shard::loading() {
         if deleted {
             ctx.ks.notify(notify::GENERIC, "del", key);
             ctx.ks.add_dirty(1);

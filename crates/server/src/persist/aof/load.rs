@@ -445,6 +445,16 @@ pub fn read_manifest(paths: &Paths) -> Result<Manifest, String> {
 /// `loadAppendOnlyFiles`: false when start-up must stop (logged). Returns
 /// the manifest to go on with and the base size.
 fn load_all(srv: &'static Server, paths: &Paths, am: &mut Manifest) -> Result<(), ()> {
+    /// Nothing expires while the files replay (Redis's `server.loading`);
+    /// keys whose time has passed go once the server runs.
+    struct Loading;
+    impl Drop for Loading {
+        fn drop(&mut self) {
+            spinel_keyspace::shard::set_loading(false);
+        }
+    }
+    spinel_keyspace::shard::set_loading(true);
+    let _loading = Loading;
     let old = Path::new(&paths.filename);
     if old.is_file() {
         let dir_missing = !paths.dir.is_dir();
