@@ -9,9 +9,9 @@
 //! every shard "pending" at that instant and lets go; a background thread
 //! then saves the shards one by one, and [`snapshot::touch`], run by
 //! `Locks::shard` whenever a command gets hold of a shard, first
-//! serializes a pending shard's untouched contents into the snapshot
-//! (copy-on-write per shard). Peak extra memory is the serialized form of
-//! the shards touched during the save. Code that locks shards without going
+//! serializes a pending shard's untouched contents straight into the file
+//! (copy-on-write per shard). Peak extra memory is a few shard-sized
+//! buffers. Code that locks shards without going
 //! through `Locks::shard` must call [`snapshot::touch`] itself before
 //! changing them.
 //!
