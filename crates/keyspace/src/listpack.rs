@@ -229,10 +229,19 @@ impl Listpack {
     }
 
     pub fn push_back(&mut self, e: &[u8]) {
-        self.buf.reserve(entry_size(e.len()));
-        put_varint(&mut self.buf, e.len());
-        self.buf.extend_from_slice(e);
-        put_backlen(&mut self.buf, e.len());
+        let n = e.len();
+        if n < 0x80 {
+            // One-byte lengths: the common case.
+            self.buf.reserve(n + 2);
+            self.buf.push(n as u8);
+            self.buf.extend_from_slice(e);
+            self.buf.push(n as u8);
+        } else {
+            self.buf.reserve(entry_size(n));
+            put_varint(&mut self.buf, n);
+            self.buf.extend_from_slice(e);
+            put_backlen(&mut self.buf, n);
+        }
         self.count += 1;
     }
 
@@ -266,17 +275,20 @@ impl Listpack {
         }
         let head = self.start();
         let at = head - size;
-        let lenb = varint_len(e.len());
+        let n = e.len();
+        let lenb = varint_len(n);
         if let Some(dst) = self.buf.get_mut(at..head) {
             let (hdr, rest) = dst.split_at_mut(lenb);
-            let (payload, back) = rest.split_at_mut(e.len());
-            let mut tmp = Vec::with_capacity(lenb);
-            put_varint(&mut tmp, e.len());
-            hdr.copy_from_slice(&tmp);
+            let (payload, back) = rest.split_at_mut(n);
+            for (k, b) in hdr.iter_mut().enumerate() {
+                let g = ((n >> (7 * k)) & 0x7f) as u8;
+                *b = if k + 1 < lenb { g | 0x80 } else { g };
+            }
             payload.copy_from_slice(e);
-            tmp.clear();
-            put_backlen(&mut tmp, e.len());
-            back.copy_from_slice(&tmp);
+            for (k, b) in back.iter_mut().rev().enumerate() {
+                let g = ((n >> (7 * k)) & 0x7f) as u8;
+                *b = if k + 1 < lenb { g | 0x80 } else { g };
+            }
             self.head = at as u32;
             self.count += 1;
         }
