@@ -526,7 +526,6 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) {
 // ---------------------------------------------------------------------------
 // HSCAN (and the scan helpers shared with SSCAN)
 
-
 /// COUNT / MATCH options of HSCAN, SSCAN and ZSCAN.
 pub(crate) struct ScanOpts<'a> {
     pub count: usize,
@@ -635,4 +634,3 @@ fn hscan(ctx: &mut Ctx, argv: &[&[u8]]) {
         out.bulk(v);
     }
 }
-
