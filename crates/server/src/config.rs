@@ -796,6 +796,12 @@ const fn idx(name: &str) -> usize {
     panic!("unknown configuration parameter");
 }
 
+/// A parameter's index, resolved at compile time, for hot paths:
+/// `const P: usize = config::param_index("hz");` then `config.num_at(P)`.
+pub const fn param_index(name: &str) -> usize {
+    idx(name)
+}
+
 const I_THREADS: usize = idx("threads");
 const I_PORT: usize = idx("port");
 const I_DATABASES: usize = idx("databases");
@@ -2129,6 +2135,11 @@ impl Config {
     /// `shutdown-on-sigterm` flags (`SHUTDOWN_*`).
     pub fn shutdown_on_sigterm(&self) -> i64 {
         self.nums[I_SHUTDOWN_SIGTERM].load(Relaxed)
+    }
+    /// A numeric parameter by its [`param_index`].
+    #[inline]
+    pub fn num_at(&self, i: usize) -> i64 {
+        self.num(i)
     }
     pub fn list_max_listpack_size(&self) -> i64 {
         self.nums[I_LIST_MAX_LISTPACK_SIZE].load(Relaxed)

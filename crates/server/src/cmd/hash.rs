@@ -44,23 +44,17 @@ pub fn register(t: &mut CommandTable) {
 pub(crate) const MAX_RANDOM_REPLY_BYTES: usize = 1 << 30;
 
 /// Reads a non-negative size setting, falling back to Redis's default.
-pub(crate) fn config_usize(ctx: &Ctx, name: &str, default: usize) -> usize {
-    ctx.srv
-        .config
-        .get_i64(name)
-        .map(|v| v.max(0) as usize)
-        .unwrap_or(default)
+/// A size parameter by its `config::param_index` (no lookup by name).
+pub(crate) fn config_usize(ctx: &Ctx, param: usize) -> usize {
+    ctx.srv.config.num_at(param).max(0) as usize
 }
 
 fn limits(ctx: &Ctx) -> HashLimits {
-    let d = HashLimits::default();
+    const ENTRIES: usize = crate::config::param_index("hash-max-listpack-entries");
+    const VALUE: usize = crate::config::param_index("hash-max-listpack-value");
     HashLimits {
-        max_listpack_entries: config_usize(
-            ctx,
-            "hash-max-listpack-entries",
-            d.max_listpack_entries,
-        ),
-        max_listpack_value: config_usize(ctx, "hash-max-listpack-value", d.max_listpack_value),
+        max_listpack_entries: config_usize(ctx, ENTRIES),
+        max_listpack_value: config_usize(ctx, VALUE),
     }
 }
 

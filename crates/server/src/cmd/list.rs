@@ -46,9 +46,7 @@ const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// `list-max-listpack-size`.
 fn fill_of(srv: &crate::server::Server) -> i64 {
-    srv.config
-        .get_i64("list-max-listpack-size")
-        .unwrap_or(DEFAULT_FILL)
+    srv.config.list_max_listpack_size()
 }
 
 fn current_fill() -> i64 {

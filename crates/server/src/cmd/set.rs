@@ -42,11 +42,13 @@ pub fn register(t: &mut CommandTable) {
 }
 
 fn limits(ctx: &Ctx) -> SetLimits {
-    let d = SetLimits::default();
+    const INTSET: usize = crate::config::param_index("set-max-intset-entries");
+    const ENTRIES: usize = crate::config::param_index("set-max-listpack-entries");
+    const VALUE: usize = crate::config::param_index("set-max-listpack-value");
     SetLimits {
-        max_intset_entries: config_usize(ctx, "set-max-intset-entries", d.max_intset_entries),
-        max_listpack_entries: config_usize(ctx, "set-max-listpack-entries", d.max_listpack_entries),
-        max_listpack_value: config_usize(ctx, "set-max-listpack-value", d.max_listpack_value),
+        max_intset_entries: config_usize(ctx, INTSET),
+        max_listpack_entries: config_usize(ctx, ENTRIES),
+        max_listpack_value: config_usize(ctx, VALUE),
     }
 }
 

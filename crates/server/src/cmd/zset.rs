@@ -72,17 +72,11 @@ const ERR_POSITIVE: &str = "ERR value is out of range, must be positive";
 
 /// `zset-max-listpack-entries` / `zset-max-listpack-value`.
 pub fn limits_of(srv: &crate::server::Server) -> Limits {
-    let d = Limits::default();
-    let get = |k: &str, def: usize| {
-        srv.config
-            .get_i64(k)
-            .filter(|v| *v >= 0)
-            .map(|v| v as usize)
-            .unwrap_or(def)
-    };
+    const ENTRIES: usize = crate::config::param_index("zset-max-listpack-entries");
+    const VALUE: usize = crate::config::param_index("zset-max-listpack-value");
     Limits {
-        max_entries: get("zset-max-listpack-entries", d.max_entries),
-        max_value: get("zset-max-listpack-value", d.max_value),
+        max_entries: srv.config.num_at(ENTRIES).max(0) as usize,
+        max_value: srv.config.num_at(VALUE).max(0) as usize,
     }
 }
 
