@@ -128,7 +128,10 @@ mod tests {
 
     #[test]
     fn value_size() {
-        // 24 bytes: a key node (key + entry) fits a 56-byte allocation.
-        assert_eq!(std::mem::size_of::<Value>(), 24);
+        // 32 bytes: a key node (24-byte key + 40-byte entry) is exactly a
+        // 64-byte allocation (the size class a 56-byte node would get too),
+        // which leaves room for a hash or sorted set header inline.
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
     }
 }

@@ -19,9 +19,11 @@ pub enum Value {
     /// growable without copying. Boxed so that `Value` stays 24 bytes.
     Raw(Box<Vec<u8>>),
     List(Box<ListValue>),
-    Hash(Box<HashValue>),
+    /// Inline: the key node is a 64-byte allocation either way, so a hash
+    /// or sorted set needs no block of its own for its header.
+    Hash(HashValue),
     Set(Box<SetValue>),
-    ZSet(Box<ZSetValue>),
+    ZSet(ZSetValue),
 }
 
 /// Redis's `string2ll` acceptance: the bytes are the canonical decimal form
@@ -126,9 +128,9 @@ impl Value {
             Value::Str(s) => s.heap_size(),
             Value::Raw(v) => 24 + v.capacity(),
             Value::List(l) => std::mem::size_of::<ListValue>() + l.heap_size(),
-            Value::Hash(h) => std::mem::size_of::<HashValue>() + h.heap_size(),
+            Value::Hash(h) => h.heap_size(),
             Value::Set(s) => std::mem::size_of::<SetValue>() + s.heap_size(),
-            Value::ZSet(z) => std::mem::size_of::<ZSetValue>() + z.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 

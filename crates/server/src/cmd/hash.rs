@@ -103,7 +103,7 @@ fn with_hash_or_create<R>(
             let mut h = HashValue::new();
             let r = f(&mut h, ctx.out);
             if !h.is_empty() {
-                ctx.ks.set(key, Value::Hash(Box::new(h)));
+                ctx.ks.set(key, Value::Hash(h));
             }
             Some(r)
         }

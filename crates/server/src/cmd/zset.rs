@@ -512,7 +512,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], incr_cmd: bool) {
             return;
         }
         let z = ZSetValue::create(elements, maxelelen, lim);
-        ctx.ks.set(key, Value::ZSet(Box::new(z)));
+        ctx.ks.set(key, Value::ZSet(z));
     }
     let (mut added, mut updated, mut processed) = (0u64, 0u64, 0u64);
     let mut score = 0.0;
@@ -992,7 +992,7 @@ fn store_result(
             ZSetValue::from_sorted(items.iter().map(|(m, s)| (m.as_slice(), *s)), lim)
         }
     };
-    ctx.ks.set(dst, Value::ZSet(Box::new(z)));
+    ctx.ks.set(dst, Value::ZSet(z));
     ctx.ks.notify(notify::ZSET, event, dst);
     ctx.ks.add_dirty(1);
     ctx.out.int(n as i64);

@@ -593,7 +593,7 @@ fn build_zset(
             .then_with(|| a.0.cmp(&b.0))
     });
     let z = ZSetValue::from_sorted(items.iter().map(|(m, s)| (m.as_slice(), *s)), lim.zset);
-    Ok(Value::ZSet(Box::new(z)))
+    Ok(Value::ZSet(z))
 }
 
 fn build_hash(
@@ -612,7 +612,7 @@ fn build_hash(
             "Duplicate hash fields detected".into(),
         ));
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(h))
 }
 
 fn build_set(at: usize, members: Vec<Vec<u8>>, lim: &LoadLimits) -> Result<Value, LoadError> {
