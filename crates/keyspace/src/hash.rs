@@ -380,8 +380,9 @@ pub fn pack_entry_size(len: usize) -> usize {
 /// The small encoding of hashes and sets (`OBJECT ENCODING listpack`):
 /// entries back to back as `varint(len) bytes`, the layout of
 /// [`Listpack`], in one heap block of exactly the bytes used. The entry
-/// count is kept by the owner, beside the pointer, so a small hash or set
-/// value is 24 bytes plus its entries plus one length byte per entry.
+/// count is kept by the owner (a hash keeps it beside the pointer; a set
+/// counts its entries), so a small hash or set value is 24 bytes plus its
+/// entries plus one length byte per entry.
 /// Every change reallocates the block, as Redis's listpack does.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Pack(Box<[u8]>);

@@ -81,9 +81,11 @@ fn fmt_i64(v: i64, buf: &mut [u8; 24]) -> &[u8] {
 // ---------------------------------------------------------------------------
 // IntSet
 
-/// Bytes of integers an [`IntSet`] keeps inline (14 16-bit, 7 32-bit or 3
-/// 64-bit members) before it moves them to a heap block.
-const INTSET_INLINE: usize = 29;
+/// Bytes of integers an [`IntSet`] keeps inline (10 16-bit, 5 32-bit or 2
+/// 64-bit members) before it moves them to a heap block. With the tag,
+/// width and length bytes this makes an `IntSet` 24 bytes, and the other
+/// [`SetValue`] variants fit beside its tag, so a set is 24 bytes too.
+const INTSET_INLINE: usize = 21;
 
 #[derive(Clone, PartialEq, Eq)]
 enum IntRepr {
@@ -458,8 +460,10 @@ fn parse_int(s: &[u8]) -> Option<i64> {
 pub enum SetValue {
     /// `intset`: integers ascending, inline while small.
     Intset(IntSet),
-    /// `listpack`: `count` members in insertion order.
-    Listpack { count: u32, pack: Pack },
+    /// `listpack`: members in insertion order. The member count is not
+    /// stored (it would not fit beside the intset's inline bytes); it is
+    /// counted from the pack, which holds at most `set-max-listpack-entries`.
+    Listpack { pack: Pack },
     /// `hashtable`.
     Table(Box<Table<SBytes>>),
 }
@@ -499,10 +503,7 @@ impl SetValue {
 
     /// An empty listpack set.
     pub fn new_listpack() -> Self {
-        SetValue::Listpack {
-            count: 0,
-            pack: Pack::new(),
-        }
+        SetValue::Listpack { pack: Pack::new() }
     }
 
     /// An empty hashtable set pre-sized for `cap` members.
@@ -539,7 +540,7 @@ impl SetValue {
     pub fn len(&self) -> usize {
         match self {
             SetValue::Intset(is) => is.len(),
-            SetValue::Listpack { count, .. } => *count as usize,
+            SetValue::Listpack { pack } => pack.iter().count(),
             SetValue::Table(t) => t.len(),
         }
     }
@@ -606,19 +607,18 @@ impl SetValue {
                 t.insert_new(SBytes::new(m));
                 true
             }
-            SetValue::Listpack { count, pack } => {
+            SetValue::Listpack { pack } => {
                 if pack_find(pack, m).is_some() {
                     return false;
                 }
-                if (*count as usize) < lim.max_listpack_entries
+                let count = pack.iter().count();
+                if count < lim.max_listpack_entries
                     && m.len() <= lim.max_listpack_value
-                    && *count < u32::MAX
                     && pack.bytes() + pack_entry_size(m.len()) <= PACK_SAFETY_SIZE
                 {
                     pack.push(&[m]);
-                    *count += 1;
                 } else {
-                    let cap = *count as usize + 1;
+                    let cap = count + 1;
                     self.convert_to_table(cap);
                     if let SetValue::Table(t) = self {
                         t.insert_new(SBytes::new(m));
@@ -648,9 +648,8 @@ impl SetValue {
                     && maxelelen <= lim.max_listpack_value
                 {
                     self.convert_to_listpack();
-                    if let SetValue::Listpack { count, pack } = self {
+                    if let SetValue::Listpack { pack } = self {
                         pack.push(&[m]);
-                        *count += 1;
                     }
                 } else {
                     self.convert_to_table(n + 1);
@@ -691,7 +690,8 @@ impl SetValue {
                         self.convert_to_table(n);
                     }
                 }
-                SetValue::Listpack { count, pack } => {
+                SetValue::Listpack { pack } => {
+                    let count = pack.iter().count();
                     let mut pending: Vec<&[u8]> = Vec::new();
                     let mut bytes = pack.bytes();
                     while let Some(&m) = members.get(i) {
@@ -699,11 +699,10 @@ impl SetValue {
                             i += 1;
                             continue;
                         }
-                        let n = *count as usize + pending.len();
+                        let n = count + pending.len();
                         let size = pack_entry_size(m.len());
                         if n >= lim.max_listpack_entries
                             || m.len() > lim.max_listpack_value
-                            || n >= u32::MAX as usize
                             || bytes + size > PACK_SAFETY_SIZE
                         {
                             break;
@@ -713,7 +712,6 @@ impl SetValue {
                         i += 1;
                     }
                     pack.push(&pending);
-                    *count += pending.len() as u32;
                     added += pending.len();
                     if let Some(m) = members.get(i) {
                         // Converts (or is a duplicate).
@@ -767,10 +765,9 @@ impl SetValue {
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match self {
             SetValue::Table(t) => t.remove(m).is_some(),
-            SetValue::Listpack { count, pack } => match pack_find(pack, m) {
+            SetValue::Listpack { pack } => match pack_find(pack, m) {
                 Some(p) => {
                     pack.remove_bytes(p.start, p.end);
-                    *count -= 1;
                     true
                 }
                 None => false,
@@ -823,15 +820,13 @@ impl SetValue {
             return;
         }
         let mut bytes = Vec::new();
-        let mut count = 0u32;
         for m in self.iter() {
             m.with_bytes(|b| bytes.push(b.to_vec()));
-            count = count.saturating_add(1);
         }
         let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
         let mut pack = Pack::new();
         pack.push(&refs);
-        *self = SetValue::Listpack { count, pack };
+        *self = SetValue::Listpack { pack };
     }
 
     /// Redis's `maybeConvertToIntset`: for a set known to hold only
@@ -892,7 +887,7 @@ impl SetValue {
                 is.remove(v);
                 Some(Member::Int(v).to_vec())
             }
-            SetValue::Listpack { count, pack } => {
+            SetValue::Listpack { pack } => {
                 let k = rng.gen_range(0..n);
                 let mut it = pack.iter();
                 let mut p = it.next_pos()?;
@@ -901,7 +896,6 @@ impl SetValue {
                 }
                 let m = pack.at(p).to_vec();
                 pack.remove_bytes(p.start, p.end);
-                *count -= 1;
                 Some(m)
             }
             SetValue::Table(t) => {
@@ -915,19 +909,16 @@ impl SetValue {
     /// Removes the members at the given ascending positions of a listpack
     /// set in one pass (no-op for other encodings).
     pub fn listpack_remove_positions(&mut self, positions: &[usize]) {
-        if let SetValue::Listpack { count, pack } = self {
+        if let SetValue::Listpack { pack } = self {
             let mut next = positions.iter().peekable();
-            let mut removed = 0u32;
             pack.retain_indexes(|i| {
                 if next.peek() == Some(&&i) {
                     next.next();
-                    removed += 1;
                     false
                 } else {
                     true
                 }
             });
-            *count = count.saturating_sub(removed);
         }
     }
 
@@ -1036,12 +1027,12 @@ mod tests {
             assert!(is.iter().eq(model.iter().copied()));
         }
         let mut is = IntSet::new();
-        for i in 0..14 {
+        for i in 0..10 {
             is.insert(i);
         }
         assert_eq!(is.heap_size(), 0);
-        is.insert(14);
-        assert_eq!(is.heap_size(), 30);
+        is.insert(10);
+        assert_eq!(is.heap_size(), 22);
         is.remove(0);
         assert_eq!(is.heap_size(), 0);
     }
@@ -1166,7 +1157,8 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(std::mem::size_of::<SetValue>(), 32);
+        assert_eq!(std::mem::size_of::<IntSet>(), 24);
+        assert_eq!(std::mem::size_of::<SetValue>(), 24);
         assert_eq!(sdigits10(-10), 3);
         assert_eq!(sdigits10(i64::MIN), 20);
     }

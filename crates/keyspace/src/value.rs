@@ -22,7 +22,8 @@ pub enum Value {
     /// Inline: the key node is a 64-byte allocation either way, so a hash
     /// or sorted set needs no block of its own for its header.
     Hash(HashValue),
-    Set(Box<SetValue>),
+    /// Inline like hashes: a small intset's members live in the value.
+    Set(SetValue),
     ZSet(ZSetValue),
 }
 
@@ -129,7 +130,7 @@ impl Value {
             Value::Raw(v) => 24 + v.capacity(),
             Value::List(l) => std::mem::size_of::<ListValue>() + l.heap_size(),
             Value::Hash(h) => h.heap_size(),
-            Value::Set(s) => std::mem::size_of::<SetValue>() + s.heap_size(),
+            Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
         }
     }

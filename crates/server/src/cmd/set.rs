@@ -141,7 +141,7 @@ fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) {
             let first = members.first().copied().unwrap_or_default();
             let mut s = SetValue::create(first, members.len(), &lim);
             let added = s.add_many(members, &lim) as u64;
-            ctx.ks.set(key, Value::Set(Box::new(s)));
+            ctx.ks.set(key, Value::Set(s));
             added
         }
     };
@@ -291,7 +291,7 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
         _ => {
             let mut s = SetValue::create(ele, 1, &lim);
             s.add(ele, &lim);
-            ctx.ks.set(dst, Value::Set(Box::new(s)));
+            ctx.ks.set(dst, Value::Set(s));
             true
         }
     };
@@ -629,7 +629,7 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], set: SetValue, event: &str) {
         return store_empty(ctx, dst);
     }
     let n = set.len();
-    ctx.ks.set(dst, Value::Set(Box::new(set)));
+    ctx.ks.set(dst, Value::Set(set));
     ctx.out.int(n as i64);
     ctx.ks.notify(notify::SET, event, dst);
     ctx.ks.add_dirty(1);
@@ -828,7 +828,7 @@ fn sunion_diff_generic(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Se
             for m in result.iter() {
                 reply_member(ctx.out, m);
             }
-            crate::dispatch::drop_value(Some(Value::Set(Box::new(result))));
+            crate::dispatch::drop_value(Some(Value::Set(result)));
         }
         Some(dst) => {
             let event = if op == SetOp::Union {

@@ -624,7 +624,7 @@ fn build_set(at: usize, members: Vec<Vec<u8>>, lim: &LoadLimits) -> Result<Value
             "Duplicate set members detected".into(),
         ));
     }
-    Ok(Value::Set(Box::new(s)))
+    Ok(Value::Set(s))
 }
 
 fn build_list(items: Vec<Vec<u8>>, lim: &LoadLimits) -> Value {
