@@ -546,7 +546,11 @@ impl SetValue {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match self {
+            SetValue::Intset(is) => is.is_empty(),
+            SetValue::Listpack { pack } => pack.bytes() == 0,
+            SetValue::Table(t) => t.len() == 0,
+        }
     }
 
     /// `OBJECT ENCODING` name.
