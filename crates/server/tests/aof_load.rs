@@ -75,7 +75,17 @@ impl Proc {
                 // The port may be bound before loading ends (Valkey
                 // answers -LOADING meanwhile): wait for a PONG, and check
                 // it comes from this server.
-                let mut c = p.conn();
+                // A connection refused or reset while the port changes
+                // hands (another test's server going away) is retried.
+                let client =
+                    redis::Client::open(format!("redis://127.0.0.1:{}/", port)).expect("client");
+                let mut c = loop {
+                    match client.get_connection() {
+                        Ok(c) => break c,
+                        Err(e) if Instant::now() >= deadline => panic!("connection: {e}"),
+                        Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                    }
+                };
                 let want = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
                 while Instant::now() < deadline {
                     let pong = matches!(
