@@ -1,45 +1,4 @@
 use monoio::io::{AsyncReadRent, AsyncWriteRentExt};
-fn count(buf: &[u8]) -> (usize, usize) {
-    // complete RESP multibulk requests in buf: (count, bytes consumed)
-    fn num(b: &[u8], i: &mut usize) -> Option<usize> {
-        let mut v = 0usize;
-        while *i < b.len() && b[*i] != b'\r' {
-            v = v * 10 + (b[*i] - b'0') as usize;
-            *i += 1;
-        }
-        if *i + 1 >= b.len() {
-            return None;
-        }
-        *i += 2;
-        Some(v)
-    }
-    let (mut n, mut pos) = (0, 0);
-    loop {
-        let mut i = pos;
-        if i >= buf.len() || buf[i] != b'*' {
-            return (n, pos);
-        }
-        i += 1;
-        let Some(argc) = num(buf, &mut i) else {
-            return (n, pos);
-        };
-        for _ in 0..argc {
-            if i >= buf.len() {
-                return (n, pos);
-            }
-            i += 1;
-            let Some(l) = num(buf, &mut i) else {
-                return (n, pos);
-            };
-            i += l + 2;
-            if i > buf.len() {
-                return (n, pos);
-            }
-        }
-        n += 1;
-        pos = i;
-    }
-}
 fn main() {
     let mut rt = monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
         .build()
@@ -61,7 +20,7 @@ fn main() {
                         Ok(n) => n,
                     };
                     acc.extend_from_slice(&rbuf[..n]);
-                    let (k, c) = count(&acc);
+                    let (k, c) = runtime_bench::count(&acc);
                     acc.drain(..c);
                     for _ in 0..k {
                         out.extend_from_slice(b"+PONG\r\n");
